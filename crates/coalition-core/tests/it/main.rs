@@ -1,0 +1,9 @@
+//! Integration tests of coalition-core, through its public surface only.
+
+mod body;
+mod canonical;
+mod event;
+mod genesis;
+mod keys;
+mod note;
+mod verify;
