@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod event;
 pub mod genesis;
+pub mod id;
 pub mod keys;
 pub mod limits;
 pub mod note;

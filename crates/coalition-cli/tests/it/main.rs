@@ -1,1 +1,3 @@
-//! CLI tests
+//! End-to-end tests of the `coalition` binary: the commands as a person or a script uses them.
+
+mod offline;

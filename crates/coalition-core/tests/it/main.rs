@@ -3,6 +3,7 @@
 mod body;
 mod canonical;
 mod event;
+mod fixtures;
 mod genesis;
 mod keys;
 mod note;

@@ -1,0 +1,354 @@
+//! The offline path: keys, genesis, signing into bundles, verification, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_coalition");
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BINARY).current_dir(dir).args(args).output().expect("run coalition")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(output: Output) -> String {
+    assert!(output.status.success(), "failed: {}\n{}", stdout(&output), stderr(&output));
+    stdout(&output)
+}
+
+/// A two-member coalition with a signed genesis in a temporary folder.
+struct Coalition {
+    dir: tempfile::TempDir,
+}
+
+impl Coalition {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path();
+        for org in ["zmina", "crimea-sos"] {
+            ok(run(path, &["keygen", "--org", org, "--out", "keys"]));
+        }
+        ok(run(
+            path,
+            &[
+                "genesis",
+                "init",
+                "--name",
+                "Test coalition",
+                "--origin",
+                "coalition.example",
+                "--member",
+                "zmina=@keys/zmina.vkey",
+                "--member",
+                "crimea-sos=@keys/crimea-sos.vkey",
+                "--member-name",
+                "zmina=ZMINA Human Rights Centre",
+                "--listing-quorum",
+                "2",
+                "--governance-quorum",
+                "2",
+                "--edition-quorum",
+                "2",
+                "--exclusion-quorum",
+                "1",
+                "--created",
+                "2026-11-01T00:00:00Z",
+                "--out",
+                "genesis.note",
+            ],
+        ));
+        for org in ["zmina", "crimea-sos"] {
+            ok(run(path, &["genesis", "sign", "genesis.note", "--key", &format!("keys/{org}.key")]));
+        }
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn sign(&self, org: &str, kind: &str, body: &str) -> Output {
+        run(
+            self.path(),
+            &[
+                "sign",
+                "--genesis",
+                "genesis.note",
+                "--key",
+                &format!("keys/{org}.key"),
+                "--bundle",
+                "ledger.jsonl",
+                "--kind",
+                kind,
+                "--body",
+                body,
+            ],
+        )
+    }
+
+    fn verify(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["verify", "--genesis", "genesis.note", "ledger.jsonl"];
+        args.extend_from_slice(extra);
+        run(self.path(), &args)
+    }
+
+    fn bundle(&self) -> PathBuf {
+        self.path().join("ledger.jsonl")
+    }
+}
+
+const CASE_BODY: &str = r#"{"facts":{"name_en":"Olena Pryklad","name_uk":"Олена Приклад","region":"crimea"}}"#;
+
+#[test]
+fn keygen_writes_a_secret_file_only_its_owner_reads_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vkey = ok(run(dir.path(), &["keygen", "--org", "zmina", "--out", "keys"]));
+    assert!(vkey.starts_with("coalition.example/zmina+"), "{vkey}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("keys/zmina.key")).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read(dir.path().join("keys/zmina.key")).expect("key");
+    let again = run(dir.path(), &["keygen", "--org", "zmina", "--out", "keys"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("refusing to overwrite"), "{}", stderr(&again));
+    assert_eq!(std::fs::read(dir.path().join("keys/zmina.key")).expect("key"), before);
+}
+
+#[test]
+fn keygen_refuses_a_bad_slug() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &["keygen", "--org", "Bad Slug", "--out", "keys"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("slug"), "{}", stderr(&output));
+}
+
+#[test]
+fn genesis_verify_succeeds_only_when_every_founder_signed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path();
+    for org in ["zmina", "ccl"] {
+        ok(run(path, &["keygen", "--org", org, "--out", "keys"]));
+    }
+    ok(run(
+        path,
+        &[
+            "genesis",
+            "init",
+            "--name",
+            "Test",
+            "--origin",
+            "coalition.example",
+            "--member",
+            "zmina=@keys/zmina.vkey",
+            "--member",
+            "ccl=@keys/ccl.vkey",
+            "--listing-quorum",
+            "2",
+            "--governance-quorum",
+            "2",
+            "--edition-quorum",
+            "1",
+            "--exclusion-quorum",
+            "1",
+            "--out",
+            "genesis.note",
+        ],
+    ));
+    let unsigned = run(path, &["genesis", "verify", "genesis.note"]);
+    assert_eq!(unsigned.status.code(), Some(1));
+    ok(run(path, &["genesis", "sign", "genesis.note", "--key", "keys/zmina.key"]));
+    let half = run(path, &["genesis", "verify", "genesis.note"]);
+    assert_eq!(half.status.code(), Some(1));
+    assert!(stderr(&half).contains("ccl"), "{}", stderr(&half));
+    ok(run(path, &["genesis", "sign", "genesis.note", "--key", "keys/ccl.key"]));
+    let complete = ok(run(path, &["genesis", "verify", "genesis.note"]));
+    assert!(complete.starts_with("ledger   "), "{complete}");
+    // The genesis is a C2SP signed note any implementation can check.
+    ok(run(path, &["note", "verify", "--vkey", "@keys/zmina.vkey", "--vkey", "@keys/ccl.vkey", "genesis.note"]));
+}
+
+#[test]
+fn genesis_init_refuses_impossible_policies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path();
+    ok(run(path, &["keygen", "--org", "zmina", "--out", "keys"]));
+    for (flag, value) in [("--listing-quorum", "0"), ("--governance-quorum", "2")] {
+        let mut args = vec![
+            "genesis",
+            "init",
+            "--name",
+            "Test",
+            "--origin",
+            "coalition.example",
+            "--member",
+            "zmina=@keys/zmina.vkey",
+            "--listing-quorum",
+            "1",
+            "--governance-quorum",
+            "1",
+            "--edition-quorum",
+            "1",
+            "--exclusion-quorum",
+            "1",
+            "--out",
+            "genesis.note",
+        ];
+        let position = args.iter().position(|arg| *arg == flag).expect("flag") + 1;
+        args[position] = value;
+        let output = run(path, &args);
+        assert_eq!(output.status.code(), Some(2), "{flag}={value} accepted");
+        assert!(stderr(&output).contains("quorum"), "{}", stderr(&output));
+        assert!(!path.join("genesis.note").exists());
+    }
+}
+
+#[test]
+fn signed_events_verify_and_chain_across_feeds() {
+    let coalition = Coalition::new();
+    let case = ok(coalition.sign("zmina", "case.opened", CASE_BODY)).trim().to_owned();
+    assert_eq!(case.len(), 64);
+    let endorse = format!(r#"{{"case":"{case}"}}"#);
+    ok(coalition.sign("zmina", "person.added", &endorse));
+    ok(coalition.sign("crimea-sos", "person.added", &endorse));
+    let report = ok(coalition.verify(&["--json"]));
+    let report: serde_json::Value = serde_json::from_str(&report).expect("json report");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["events"], 3);
+    // crimea-sos's first event names zmina's head in its deps.
+    let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    let last: serde_json::Value = serde_json::from_str(bundle.lines().last().expect("line")).expect("line json");
+    let note = last["note"].as_str().expect("note");
+    let zmina_head = report["feeds"]
+        .as_array()
+        .expect("feeds")
+        .iter()
+        .find(|feed| feed["org"] == "zmina")
+        .expect("zmina")["head_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(note.contains(&format!("\"deps\":[\"{zmina_head}\"]")), "{note}");
+}
+
+#[test]
+fn sign_refuses_a_body_that_breaks_its_schema_and_writes_nothing() {
+    let coalition = Coalition::new();
+    let output = coalition.sign("zmina", "case.opened", r#"{"facts":{"name_uk":"Особа","region":"atlantis"}}"#);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("region"), "{}", stderr(&output));
+    let sensitive = coalition.sign(
+        "zmina",
+        "sign.noted",
+        r#"{"case":"0000000000000000000000000000000000000000000000000000000000000000","sign":"special_services_cooperation"}"#,
+    );
+    assert_eq!(sensitive.status.code(), Some(2));
+    assert!(stderr(&sensitive).contains("sealed"), "{}", stderr(&sensitive));
+    let unknown_kind = coalition.sign("zmina", "case.deleted", "{}");
+    assert!(stderr(&unknown_kind).contains("known kinds"), "{}", stderr(&unknown_kind));
+    assert!(!coalition.bundle().exists());
+}
+
+#[test]
+fn verify_reports_every_problem_with_bundle_line_org_seq_and_reason() {
+    let coalition = Coalition::new();
+    for _ in 0..3 {
+        ok(coalition.sign("zmina", "case.opened", CASE_BODY));
+    }
+    ok(coalition.sign("crimea-sos", "case.opened", CASE_BODY));
+    let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    let mut lines: Vec<String> = bundle.lines().map(str::to_owned).collect();
+    // Line 2: flip a character of the signature. Line 4: garbage. Line 1 dropped leaves a gap.
+    let signature_start = lines[1].rfind(' ').expect("signature") + 20;
+    let mut bytes = lines[1].clone().into_bytes();
+    bytes[signature_start] = if bytes[signature_start] == b'A' { b'B' } else { b'A' };
+    lines[1] = String::from_utf8(bytes).expect("utf8");
+    lines[3] = "this is not json".to_owned();
+    std::fs::write(coalition.bundle(), lines.join("\n") + "\n").expect("write");
+
+    let output = coalition.verify(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("ledger.jsonl:2: zmina seq 2: bad signature"), "{text}");
+    assert!(text.contains("ledger.jsonl:4: bundle line must be a JSON object"), "{text}");
+    // Line 3 (zmina seq 3) can no longer be placed: its predecessor was forged.
+    assert!(text.contains("ledger.jsonl:3: zmina seq 3: seq gap"), "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+
+    let json = coalition.verify(&["--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    let codes: Vec<&str> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|problem| problem["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(codes, ["bad_signature", "seq_gap", "bundle_line"]);
+}
+
+#[test]
+fn verify_finds_a_fork_with_both_ids() {
+    let coalition = Coalition::new();
+    ok(coalition.sign("zmina", "case.opened", CASE_BODY));
+    let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    // Sign a second seq 1 of zmina into a separate bundle: same org and seq, another event.
+    let other = run(
+        coalition.path(),
+        &[
+            "sign",
+            "--genesis",
+            "genesis.note",
+            "--key",
+            "keys/zmina.key",
+            "--bundle",
+            "other.jsonl",
+            "--kind",
+            "case.opened",
+            "--body",
+            CASE_BODY,
+            "--time",
+            "2026-11-02T00:00:00Z",
+        ],
+    );
+    let second_id = ok(other).trim().to_owned();
+    let first_id = blake3_of_text(&bundle);
+    let output = run(coalition.path(), &["verify", "--genesis", "genesis.note", "ledger.jsonl", "other.jsonl"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("fork"), "{text}");
+    assert!(text.contains(&first_id) && text.contains(&second_id), "{text}");
+}
+
+fn blake3_of_text(bundle: &str) -> String {
+    let line: serde_json::Value = serde_json::from_str(bundle.lines().next().expect("line")).expect("json");
+    let note = line["note"].as_str().expect("note");
+    let text = &note[..note.find("\n\n").expect("blank line") + 1];
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+#[test]
+fn verify_of_a_missing_file_or_unsigned_genesis_cannot_run() {
+    let coalition = Coalition::new();
+    let missing = coalition.verify(&[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("ledger.jsonl"), "{}", stderr(&missing));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let help = ok(run(dir.path(), &["sign", "--help"]));
+    assert!(help.contains("Example"), "{help}");
+    let top = ok(run(dir.path(), &["--help"]));
+    assert!(top.contains("Exit codes"), "{top}");
+}
