@@ -1,7 +1,7 @@
 //! `coalition sign` and `coalition verify`: events in bundle files.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -11,14 +11,14 @@ use coalition_core::bundle;
 use coalition_core::event::{Event, OrgSlug};
 use coalition_core::genesis::Genesis;
 use coalition_core::time::Timestamp;
-use coalition_core::verify::{Outcome as VerifyOutcome, Rejection, Tag, Verifier};
+use coalition_core::verify::{KeyBook, Outcome as VerifyOutcome, Rejection, Tag, Verifier};
 use serde_json::json;
 
 use crate::{Outcome, files, genesis, keys};
 
-/// Notes checked concurrently per batch: large enough to keep every core busy, small enough
-/// that memory does not grow with the bundle.
-const VERIFY_BATCH_NOTES: usize = 4096;
+/// Notes checked concurrently per batch: large enough that starting threads costs nothing
+/// measurable, small enough that the batches in flight stay a few megabytes.
+const VERIFY_BATCH_NOTES: usize = 1024;
 /// Bits of a tag that hold the line number; the rest hold the bundle's index.
 const TAG_LINE_BITS: u32 = 40;
 
@@ -73,6 +73,9 @@ pub struct VerifyArgs {
     /// Threads for signature checks (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also print the time taken, the rate and the peak memory (on stderr).
+    #[arg(long)]
+    stats: bool,
 }
 
 /// One problem found while reading bundles.
@@ -92,6 +95,33 @@ pub struct BundleReport {
     problems: Vec<Problem>,
     duplicates: usize,
     forks: Vec<coalition_core::verify::ForkFound>,
+}
+
+impl BundleReport {
+    /// Forks found, with both event ids.
+    pub fn forks(&self) -> &[coalition_core::verify::ForkFound] {
+        &self.forks
+    }
+
+    /// Prints one line per problem on stderr and returns how many there were.
+    pub fn print_problems_to_stderr(&self, bundles: &[PathBuf]) -> usize {
+        for problem in &self.problems {
+            eprintln!("{}", problem_line(problem, bundles));
+        }
+        if !self.problems.is_empty() {
+            eprintln!("{} events left out; `coalition verify` shows the same report", self.problems.len());
+        }
+        self.problems.len()
+    }
+}
+
+/// One problem in words: where (bundle:line), which feed position, and why.
+fn problem_line(problem: &Problem, bundles: &[PathBuf]) -> String {
+    let position = match (&problem.org, problem.seq) {
+        (Some(org), Some(seq)) => format!("{org} seq {seq}: "),
+        _ => String::new(),
+    };
+    format!("{}: {position}{}", describe_tag(problem.tag, bundles), problem.reason)
 }
 
 fn tag_of(bundle_index: usize, line_number: u64) -> Tag {
@@ -119,61 +149,177 @@ pub fn read_bundles(genesis: &Genesis, paths: &[PathBuf], threads: usize, keep_e
         duplicates: 0,
         forks: Vec::new(),
     };
-    for (index, path) in paths.iter().enumerate() {
-        let file = File::open(path).with_context(|| format!("cannot open bundle {}", path.display()))?;
-        let mut reader = BufReader::new(file);
-        let mut batch: Vec<(Tag, String)> = Vec::with_capacity(VERIFY_BATCH_NOTES);
-        let mut line_number = 0u64;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let read = read_line_limited(&mut reader, &mut line)
-                .with_context(|| format!("cannot read {} after line {line_number}", path.display()))?;
-            if read == 0 {
-                break;
-            }
-            line_number += 1;
-            let tag = tag_of(index, line_number);
-            match bundle::parse_line(line.trim_end_matches('\n')) {
-                Ok(note) => batch.push((tag, note)),
-                Err(error) => report.problems.push(Problem {
-                    tag,
-                    org: None,
-                    seq: None,
-                    id: None,
-                    code: "bundle_line",
-                    reason: error.to_string(),
-                }),
-            }
-            if batch.len() == VERIFY_BATCH_NOTES {
-                process_batch(&mut report, &mut batch, threads, keep_events);
-            }
+    // A reader thread keeps the next batch ready while this thread and the workers check the
+    // current one, so reading never leaves a core idle.
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<RawLine>>>(READ_AHEAD_BATCHES);
+        scope.spawn(move || read_batches(paths, &sender));
+        // Batch k+1 is checked (from a key snapshot) while batch k is accepted, so the sequential
+        // feed rules never leave the other cores idle.
+        let mut checked: Vec<CheckedLine> = Vec::new();
+        for batch in receiver {
+            let batch = batch?;
+            let book = report.verifier.key_book();
+            checked = check_batch(&mut report, batch, checked, &book, threads, keep_events);
         }
-        process_batch(&mut report, &mut batch, threads, keep_events);
-    }
+        accept_batch(&mut report, checked, keep_events);
+        Ok(())
+    })?;
     let leftovers = report.verifier.finish();
     record(&mut report, leftovers, keep_events);
     report.problems.sort_by_key(|problem| problem.tag);
     Ok(report)
 }
 
-/// Reads one line, refusing lines longer than a bundle line may be (a hostile file must not make
-/// us buffer gigabytes).
-fn read_line_limited(reader: &mut impl BufRead, line: &mut String) -> Result<usize> {
-    let limit = (bundle::BUNDLE_LINE_BYTES_MAX + 2) as u64;
-    let read = reader.by_ref().take(limit).read_line(line)?;
-    if read as u64 == limit && !line.ends_with('\n') {
-        bail!("a line is longer than {} bytes", bundle::BUNDLE_LINE_BYTES_MAX);
+/// Batches read ahead of the one being checked.
+const READ_AHEAD_BATCHES: usize = 2;
+
+/// One line of a bundle as read: its tag and bytes, or `None` when it was longer than a bundle
+/// line may be (its bytes were skipped, not buffered).
+type RawLine = (Tag, Option<Vec<u8>>);
+
+fn read_batches(paths: &[PathBuf], sender: &std::sync::mpsc::SyncSender<Result<Vec<RawLine>>>) {
+    for (index, path) in paths.iter().enumerate() {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(error) => {
+                let _ = sender
+                    .send(Err(anyhow::Error::new(error).context(format!("cannot open bundle {}", path.display()))));
+                return;
+            }
+        };
+        let mut reader = BufReader::new(file);
+        let mut batch = Vec::with_capacity(VERIFY_BATCH_NOTES);
+        let mut line_number = 0u64;
+        loop {
+            match read_line_bounded(&mut reader, bundle::BUNDLE_LINE_BYTES_MAX) {
+                Ok(None) => break,
+                Ok(Some(line)) => {
+                    line_number += 1;
+                    batch.push((tag_of(index, line_number), line));
+                }
+                Err(error) => {
+                    let context = format!("cannot read {} after line {line_number}", path.display());
+                    let _ = sender.send(Err(anyhow::Error::new(error).context(context)));
+                    return;
+                }
+            }
+            if batch.len() == VERIFY_BATCH_NOTES && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+                return;
+            }
+        }
+        if !batch.is_empty() && sender.send(Ok(batch)).is_err() {
+            return;
+        }
     }
-    Ok(read)
 }
 
-fn process_batch(report: &mut BundleReport, batch: &mut Vec<(Tag, String)>, threads: usize, keep_events: bool) {
-    let checked = report.verifier.check_many(batch, threads);
-    batch.clear();
-    for item in checked {
-        let outcomes = report.verifier.accept(item);
-        record(report, outcomes, keep_events);
+/// Reads one line (without its newline). `Ok(None)` at the end of the input; `Ok(Some(None))`
+/// for a line longer than `max_bytes`, whose bytes are skipped without being buffered, so a
+/// hostile file cannot make us hold gigabytes.
+fn read_line_bounded(reader: &mut impl BufRead, max_bytes: usize) -> std::io::Result<Option<Option<Vec<u8>>>> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, done) = match available.iter().position(|&byte| byte == b'\n') {
+            Some(end) => (&available[..end], Some(end + 1)),
+            None => (available, None),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > max_bytes {
+                too_long = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let consumed = done.unwrap_or(chunk.len());
+        reader.consume(consumed);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    Ok(Some(if too_long { None } else { Some(line) }))
+}
+
+/// A bundle line after checking: ready for the feed rules, or refused with a reason.
+type CheckedLine = Result<coalition_core::verify::Checked, (Tag, String)>;
+
+fn check_line(book: &KeyBook, (tag, line): &RawLine) -> CheckedLine {
+    let tag = *tag;
+    let line = line
+        .as_ref()
+        .ok_or_else(|| (tag, format!("bundle line is longer than {} bytes", bundle::BUNDLE_LINE_BYTES_MAX)))?;
+    let line = std::str::from_utf8(line).map_err(|_| (tag, "bundle line is not valid UTF-8".to_owned()))?;
+    let note = bundle::parse_line(line).map_err(|error| (tag, error.to_string()))?;
+    Ok(book.check_owned(tag, note))
+}
+
+/// Lines a thread takes from the shared batch at a time: small enough to balance the threads'
+/// loads, large enough that taking them costs nothing measurable.
+const CHECK_STEP_LINES: usize = 16;
+
+/// Checks `lines` on `threads` threads while this thread first accepts `previous` (the batch
+/// before) and then joins the checking. Threads take lines in small steps from a shared counter,
+/// so they finish together whatever each one's other work. Returns the checked batch, in order.
+fn check_batch(
+    report: &mut BundleReport,
+    lines: Vec<RawLine>,
+    previous: Vec<CheckedLine>,
+    book: &KeyBook,
+    threads: usize,
+    keep_events: bool,
+) -> Vec<CheckedLine> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_and_check = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(CHECK_STEP_LINES, std::sync::atomic::Ordering::Relaxed);
+            if start >= lines.len() {
+                return done;
+            }
+            let end = (start + CHECK_STEP_LINES).min(lines.len());
+            done.extend((start..end).map(|index| (index, check_line(book, &lines[index]))));
+        }
+    };
+    let mut indexed: Vec<(usize, CheckedLine)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(take_and_check)).collect();
+        accept_batch(report, previous, keep_events);
+        let mut indexed = take_and_check();
+        for worker in workers {
+            // A worker can only fail by panicking, which is a bug: say so rather than lose lines.
+            match worker.join() {
+                Ok(more) => indexed.extend(more),
+                Err(_) => eprintln!("internal error: a verification thread panicked; results are incomplete"),
+            }
+        }
+        indexed
+    });
+    indexed.sort_unstable_by_key(|(index, _)| *index);
+    indexed.into_iter().map(|(_, checked)| checked).collect()
+}
+
+/// Applies the feed rules to a checked batch, in order.
+fn accept_batch(report: &mut BundleReport, checked: Vec<CheckedLine>, keep_events: bool) {
+    for result in checked {
+        match result {
+            Ok(checked) => {
+                let outcomes = report.verifier.accept(checked);
+                record(report, outcomes, keep_events);
+            }
+            Err((tag, reason)) => {
+                report.problems.push(Problem { tag, org: None, seq: None, id: None, code: "bundle_line", reason })
+            }
+        }
     }
 }
 
@@ -222,7 +368,9 @@ pub fn default_threads(requested: Option<usize>) -> usize {
 
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let genesis = genesis::load_complete(&args.genesis)?;
+    let started = std::time::Instant::now();
     let report = read_bundles(&genesis, &args.bundles, default_threads(args.threads), false)?;
+    let elapsed_s = started.elapsed().as_secs_f64();
     let heads = report.verifier.heads();
     let events: u64 = heads.values().map(|(seq, _)| *seq).sum();
     if args.json {
@@ -261,11 +409,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&document)?);
     } else {
         for problem in &report.problems {
-            let position = match (&problem.org, problem.seq) {
-                (Some(org), Some(seq)) => format!("{org} seq {seq}: "),
-                _ => String::new(),
-            };
-            println!("{}: {position}{}", describe_tag(problem.tag, &args.bundles), problem.reason);
+            println!("{}", problem_line(problem, &args.bundles));
         }
         eprintln!(
             "{} valid events in {} feeds{}; {} problems",
@@ -275,7 +419,21 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
             report.problems.len()
         );
     }
+    if args.stats {
+        eprintln!("elapsed_s {elapsed_s:.3}");
+        eprintln!("rate_events_per_s {:.0}", events as f64 / elapsed_s.max(1e-9));
+        if let Some(peak) = peak_rss_kib() {
+            eprintln!("peak_rss_kib {peak}");
+        }
+    }
     Ok(if report.problems.is_empty() { Outcome::Success } else { Outcome::Findings })
+}
+
+/// The process's peak resident memory, where the system tells it (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn org_of_key(genesis: &Genesis, key_name: &str) -> Result<OrgSlug> {

@@ -4,10 +4,12 @@
 //! hold every rule. Exit codes: 0 success, 1 the check ran and found problems, 2 the command could
 //! not do its work (bad arguments, unreadable input, a refused operation).
 
+mod bench;
 mod events;
 mod files;
 mod genesis;
 mod keys;
+mod list;
 mod note;
 
 use std::process::ExitCode;
@@ -45,9 +47,16 @@ enum Command {
     Sign(events::SignArgs),
     /// Verify every event of one or more bundles against the genesis.
     Verify(events::VerifyArgs),
+    /// Print the joint list projected from verified bundles.
+    List(list::ListArgs),
+    /// Show one case: facts, status, and its history event by event.
+    Show(list::ShowArgs),
     /// Work with any C2SP signed note.
     #[command(subcommand)]
     Note(note::NoteCommand),
+    /// Measure performance beside the limits that bound it.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// What a command reports back to `main`.
@@ -65,7 +74,10 @@ fn main() -> ExitCode {
         Command::Genesis(command) => genesis::run(command),
         Command::Sign(args) => events::sign(&args),
         Command::Verify(args) => events::verify(&args),
+        Command::List(args) => list::list(&args),
+        Command::Show(args) => list::show(&args),
         Command::Note(command) => note::run(command),
+        Command::Bench(command) => bench::run(command),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

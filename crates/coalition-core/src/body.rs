@@ -493,10 +493,14 @@ pub fn parse_body(kind: EventKind, json: &str) -> Result<Body, BodyError> {
 }
 
 fn decode<T: DeserializeOwned + Serialize>(kind: EventKind, json: &str) -> Result<T, BodyError> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let decoded = serde_path_to_error::deserialize::<_, T>(&mut deserializer)
-        .map_err(|error| (error.path().to_string(), error.into_inner()))
-        .and_then(|value| deserializer.end().map(|()| value).map_err(|error| (String::new(), error)));
+    // Fast path without path tracking; only a refused body pays for finding the field path.
+    let decoded = serde_json::from_str::<T>(json).map_err(|plain| {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Err(error) => (error.path().to_string(), error.into_inner()),
+            Ok(_) => (String::new(), plain),
+        }
+    });
     let body = decoded.map_err(|(path, error)| {
         // Sensitive data never fits the typed shape, so it surfaces here as an unknown field or
         // value; look again to tell people it belongs in a sealed record.
@@ -505,6 +509,11 @@ fn decode<T: DeserializeOwned + Serialize>(kind: EventKind, json: &str) -> Resul
             message: plain_serde_message(&error),
         })
     })?;
+    // Fast path: a canonical body whose struct fields are declared in canonical (sorted) order is
+    // exactly what serde writes back; only other inputs pay for the structural comparison.
+    if serde_json::to_string(&body).is_ok_and(|written| written == json) {
+        return Ok(body);
+    }
     check_one_form(json, &body)?;
     Ok(body)
 }
@@ -812,8 +821,7 @@ impl Serialize for Digest {
 
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
+        crate::id::deserialize_from_text(deserializer, "text", Self::parse)
     }
 }
 
@@ -1021,65 +1029,65 @@ text_enum! {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an object of case facts")]
 pub struct Facts {
-    /// Full name in Ukrainian.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub name_uk: Option<String>,
-    /// Full name in English.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub name_en: Option<String>,
-    /// Full name in Russian, as the court papers write it.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub name_ru: Option<String>,
-    /// Year of birth, [`BIRTH_YEAR_MIN`] to [`BIRTH_YEAR_MAX`]; agrees with `birth_date`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub birth_year: Option<u16>,
     /// Date of birth.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<Date>,
-    /// Gender.
+    /// Year of birth, [`BIRTH_YEAR_MIN`] to [`BIRTH_YEAR_MAX`]; agrees with `birth_date`.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub gender: Option<Gender>,
+    pub birth_year: Option<u16>,
+    /// Whether the person can receive letters.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub can_receive_letters: Option<bool>,
+    /// The group of related cases, like "Hizb ut-Tahrir case".
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub case_group: Option<String>,
+    /// The charges, 0 to [`CHARGES_MAX`], in the order the indictment gives them. An empty list
+    /// says that no charge has been brought.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub charges: Option<Vec<Charge>>,
     /// Citizenships: 1 to [`CITIZENSHIPS_MAX`] ISO 3166-1 alpha-2 codes in upper case, sorted,
     /// each once.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub citizenship: Option<Vec<String>>,
-    /// Where the person was detained.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub region: Option<Region>,
     /// The day of detention.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub detention_date: Option<Date>,
     /// The place of detention (where the person was seized).
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub detention_place: Option<String>,
-    /// The charges, 0 to [`CHARGES_MAX`], in the order the indictment gives them. An empty list
-    /// says that no charge has been brought.
+    /// Gender.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub charges: Option<Vec<Charge>>,
-    /// The stage the case has reached.
+    pub gender: Option<Gender>,
+    /// Full name in English.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub stage: Option<Stage>,
-    /// The sentence, once there is one.
+    pub name_en: Option<String>,
+    /// Full name in Russian, as the court papers write it.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub sentence: Option<Sentence>,
+    pub name_ru: Option<String>,
+    /// Full name in Ukrainian.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub name_uk: Option<String>,
     /// The facility where the person is held now.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub place_of_detention: Option<String>,
-    /// The group of related cases, like "Hizb ut-Tahrir case".
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub case_group: Option<String>,
-    /// Summary of the case in Ukrainian; may hold line breaks.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub summary_uk: Option<String>,
-    /// Summary of the case in English; may hold line breaks.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub summary_en: Option<String>,
-    /// Whether the person can receive letters.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub can_receive_letters: Option<bool>,
     /// The facility's postal address for letters: public by design.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub postal_address: Option<String>,
+    /// Where the person was detained.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    /// The sentence, once there is one.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<Sentence>,
+    /// The stage the case has reached.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+    /// Summary of the case in English; may hold line breaks.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub summary_en: Option<String>,
+    /// Summary of the case in Ukrainian; may hold line breaks.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub summary_uk: Option<String>,
 }
 
 impl Facts {
@@ -1172,19 +1180,19 @@ impl Facts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a charge object")]
 pub struct Charge {
-    /// The code of law.
-    pub code: ChargeCode,
     /// The article: 1 to [`ARTICLE_LEVELS_MAX`] dot-separated numbers without leading zeros,
     /// the first of up to [`ARTICLE_NUMBER_DIGITS_MAX`] digits, the others of up to
     /// [`ARTICLE_SUBNUMBER_DIGITS_MAX`].
     pub article: String,
+    /// The code of law.
+    pub code: ChargeCode,
+    /// A short note, like what the article is about.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The part of the article: a number of up to [`ARTICLE_PART_DIGITS_MAX`] digits without
     /// leading zeros.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub part: Option<String>,
-    /// A short note, like what the article is about.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 /// Whether `text` is a number of 1 to `digits_max` digits without a leading zero.
@@ -1223,24 +1231,24 @@ impl Charge {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a sentence object")]
 pub struct Sentence {
-    /// Whole years of the term, 0 to [`SENTENCE_YEARS_MAX`].
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub years: Option<u8>,
-    /// Months of the term beyond its whole years, 0 to [`SENTENCE_MONTHS_MAX`].
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub months: Option<u8>,
     /// Whether it is a life sentence.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub life: Option<bool>,
+    /// Months of the term beyond its whole years, 0 to [`SENTENCE_MONTHS_MAX`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub months: Option<u8>,
     /// The regime.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub regime: Option<Regime>,
-    /// The sentence as worded in Ukrainian.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub text_uk: Option<String>,
     /// The sentence as worded in English.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub text_en: Option<String>,
+    /// The sentence as worded in Ukrainian.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub text_uk: Option<String>,
+    /// Whole years of the term, 0 to [`SENTENCE_YEARS_MAX`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub years: Option<u8>,
 }
 
 impl Sentence {
@@ -1304,12 +1312,12 @@ impl CaseOpened {
 pub struct CaseUpdated {
     /// The case (its `case.opened` event id).
     pub case: EventId,
-    /// The fields to set; absent if none. Never an empty object.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub facts: Option<Facts>,
     /// The fields to unset, sorted, each once; absent if none. Never an empty list.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub clear: Option<Vec<FactField>>,
+    /// The fields to set; absent if none. Never an empty object.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
 }
 
 impl CaseUpdated {
@@ -1352,12 +1360,12 @@ pub struct CriterionAsserted {
     pub case: EventId,
     /// The criterion, `a` to `e`.
     pub criterion: Criterion,
-    /// Reasoning in Ukrainian; may hold line breaks.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    pub reasoning_uk: Option<String>,
     /// Reasoning in English; may hold line breaks.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub reasoning_en: Option<String>,
+    /// Reasoning in Ukrainian; may hold line breaks.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub reasoning_uk: Option<String>,
 }
 
 impl CriterionAsserted {
@@ -1433,10 +1441,10 @@ case_only_body!(
 pub struct PersonReleased {
     /// The case.
     pub case: EventId,
-    /// The day of release.
-    pub date: Date,
     /// How the person came to be released.
     pub circumstances: ReleaseCircumstances,
+    /// The day of release.
+    pub date: Date,
 }
 
 /// Body of `person.detained`: detained again after a release.
@@ -1463,10 +1471,10 @@ pub struct PersonDied {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a member.proposed body object")]
 pub struct MemberProposed {
-    /// The organisation's slug.
-    pub slug: OrgSlug,
     /// Its display name.
     pub name: String,
+    /// The organisation's slug.
+    pub slug: OrgSlug,
     /// Its C2SP verifier key text. Checked by the verifier against the ledger's key rules; only
     /// the text rules apply here.
     pub vkey: String,
@@ -1500,14 +1508,14 @@ pub struct MemberRemovalProposed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a policy object")]
 pub struct Policy {
-    /// Endorsements (`person.added`) needed to list a case.
-    pub listing_quorum: u32,
-    /// Approvals needed to admit or remove a member or change the policy.
-    pub governance_quorum: u32,
     /// Signatures needed to make an edition official.
     pub edition_quorum: u32,
     /// Members raising an exclusion needed for it to stand.
     pub exclusion_quorum: u32,
+    /// Approvals needed to admit or remove a member or change the policy.
+    pub governance_quorum: u32,
+    /// Endorsements (`person.added`) needed to list a case.
+    pub listing_quorum: u32,
 }
 
 impl Policy {
@@ -1586,29 +1594,29 @@ impl KeyRotated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a frontier entry object")]
 pub struct FrontierEntry {
+    /// The id of its head event.
+    pub id: EventId,
     /// The member.
     pub org: OrgSlug,
     /// The sequence number of its head event, from 1.
     pub seq: u64,
-    /// The id of its head event.
-    pub id: EventId,
 }
 
 /// Body of `edition.proposed`: a monthly edition of the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an edition.proposed body object")]
 pub struct EditionProposed {
-    /// The month, `YYYY-MM`.
-    pub label: String,
+    /// The number of listed persons.
+    pub count: u64,
     /// The head of every feed covered, sorted by org, one per org, 1 to
     /// [`FRONTIER_ENTRIES_MAX`].
     pub frontier: Vec<FrontierEntry>,
-    /// The number of listed persons.
-    pub count: u64,
-    /// The RFC 6962 (SHA-256) Merkle tree root over the entries of the listed persons.
-    pub root: Digest,
+    /// The month, `YYYY-MM`.
+    pub label: String,
     /// The BLAKE3 hash of the canonical list document.
     pub list_hash: Digest,
+    /// The RFC 6962 (SHA-256) Merkle tree root over the entries of the listed persons.
+    pub root: Digest,
 }
 
 /// Whether `label` is a month `YYYY-MM` in the years a [`Date`] allows.

@@ -8,10 +8,10 @@
 //! - [`check_canonical`]: the verifier's side, deciding in one allocation-free pass whether bytes
 //!   are exactly what [`to_canonical_profile`] would produce for the value they encode.
 //!
-//! Verification never re-serialises: a second serialisation per event would cost several times
-//! the whole rest of the check, and comparing two byte strings would only say *that* they differ,
-//! not *where* and *why*. The checker instead rejects every deviation from the canonical form at
-//! the byte where it occurs.
+//! Verification never re-serialises: parsing and re-serialising an event costs over ten times
+//! this single pass, and comparing two byte strings would only say *that* they differ, not
+//! *where* and *why*. The checker instead rejects every deviation from the canonical form at the
+//! byte where it occurs.
 
 use core::cmp::Ordering;
 

@@ -188,9 +188,18 @@ fn parse_json_line(line: &str) -> Result<Event, EventError> {
         seq: u64,
         time: Timestamp,
     }
-    let mut deserializer = serde_json::Deserializer::from_str(line);
-    let envelope: Envelope<'_> = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| EventError::Envelope { path: error.path().to_string(), message: error.inner().to_string() })?;
+    // Fast path without path tracking; only a refused line pays for finding the field path.
+    let envelope: Envelope<'_> = match serde_json::from_str(line) {
+        Ok(envelope) => envelope,
+        Err(plain) => {
+            let mut deserializer = serde_json::Deserializer::from_str(line);
+            let (path, message) = match serde_path_to_error::deserialize::<_, Envelope<'_>>(&mut deserializer) {
+                Err(error) => (error.path().to_string(), error.inner().to_string()),
+                Ok(_) => (String::new(), plain.to_string()),
+            };
+            return Err(EventError::Envelope { path, message });
+        }
+    };
     let kind = EventKind::parse(envelope.kind).ok_or_else(|| EventError::UnknownKind(envelope.kind.to_owned()))?;
     let body =
         parse_body(kind, envelope.body.get()).map_err(|error| EventError::Body { kind: kind.as_str(), error })?;
@@ -226,7 +235,15 @@ impl SignedEvent {
         if note.len() > EVENT_NOTE_BYTES_MAX {
             return Err(EventError::TooLarge { bytes: note.len(), max: EVENT_NOTE_BYTES_MAX });
         }
-        let parsed = crate::note::parse_note(note).map_err(EventError::Note)?;
+        Self::parse_owned(note.to_owned())
+    }
+
+    /// [`Self::parse`] for a note the caller already owns (saves a copy on the replay path).
+    pub fn parse_owned(note: String) -> Result<Self, EventError> {
+        if note.len() > EVENT_NOTE_BYTES_MAX {
+            return Err(EventError::TooLarge { bytes: note.len(), max: EVENT_NOTE_BYTES_MAX });
+        }
+        let parsed = crate::note::parse_note(&note).map_err(EventError::Note)?;
         let text = parsed.text();
         let mut lines = text.split_terminator('\n');
         let header = lines.next().unwrap_or_default();
@@ -244,15 +261,9 @@ impl SignedEvent {
         };
         let signature: [u8; 64] =
             line.signature().try_into().map_err(|_| EventError::SignatureLength(line.signature().len()))?;
-        Ok(Self {
-            id: EventId::of_text(text.as_bytes()),
-            text_len: text.len(),
-            key_name: line.name().to_owned(),
-            key_id: line.key_id(),
-            signature,
-            event,
-            note: note.to_owned(),
-        })
+        let id = EventId::of_text(text.as_bytes());
+        let (text_len, key_name, key_id) = (text.len(), line.name().to_owned(), line.key_id());
+        Ok(Self { id, text_len, key_name, key_id, signature, event, note })
     }
 
     /// The full signed note, exactly as signed and stored.

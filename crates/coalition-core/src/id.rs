@@ -20,10 +20,37 @@ pub enum IdError {
     Slug(String),
 }
 
+/// Value of each byte as a lowercase hex digit, or 0xff. Uppercase is not a digit here: one
+/// identifier, one spelling.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        table[b'0' as usize + digit] = digit as u8;
+        digit += 1;
+    }
+    let mut letter = 0;
+    while letter < 6 {
+        table[b'a' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    table
+};
+
+/// Decodes 64 lowercase hex digits; ids are decoded several times per event on the replay path,
+/// so this is a table lookup rather than a general-purpose decoder.
 fn parse_hash(text: &str) -> Result<[u8; 32], IdError> {
-    let valid = text.len() == 64 && text.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+    let digits = text.as_bytes();
     let mut bytes = [0u8; 32];
-    if !valid || hex::decode_to_slice(text, &mut bytes).is_err() {
+    let mut invalid = digits.len() != 64;
+    if !invalid {
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+            let (high, low) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+            invalid |= high > 15 || low > 15;
+            *byte = (high << 4) | (low & 0x0f);
+        }
+    }
+    if invalid {
         return Err(IdError::Hash(text.chars().take(80).collect()));
     }
     Ok(bytes)
@@ -92,8 +119,7 @@ macro_rules! hash_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::parse(&text).map_err(serde::de::Error::custom)
+                crate::id::deserialize_from_text(deserializer, "text", Self::parse)
             }
         }
     };
@@ -158,7 +184,37 @@ impl Serialize for OrgSlug {
 
 impl<'de> Deserialize<'de> for OrgSlug {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        crate::id::deserialize_from_text(deserializer, "text", Self::parse)
     }
+}
+
+/// Deserialises a value from its textual form without allocating: the text is handed to `parse`
+/// straight from the input where the format allows (serde's `Cow<str>` would copy every id).
+pub(crate) fn deserialize_from_text<'de, D, T, E>(
+    deserializer: D,
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: fmt::Display,
+{
+    struct TextVisitor<T, E> {
+        expecting: &'static str,
+        parse: fn(&str) -> Result<T, E>,
+    }
+
+    impl<T, E: fmt::Display> serde::de::Visitor<'_> for TextVisitor<T, E> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str(self.expecting)
+        }
+
+        fn visit_str<Error: serde::de::Error>(self, text: &str) -> Result<T, Error> {
+            (self.parse)(text).map_err(Error::custom)
+        }
+    }
+
+    deserializer.deserialize_str(TextVisitor { expecting, parse })
 }

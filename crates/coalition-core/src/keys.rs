@@ -217,8 +217,7 @@ impl Serialize for KeyName {
 
 impl<'de> Deserialize<'de> for KeyName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        crate::id::deserialize_from_text(deserializer, "text", Self::parse)
     }
 }
 
@@ -419,8 +418,7 @@ impl Serialize for VerifierKey {
 
 impl<'de> Deserialize<'de> for VerifierKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        crate::id::deserialize_from_text(deserializer, "text", Self::parse)
     }
 }
 

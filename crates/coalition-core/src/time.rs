@@ -197,8 +197,7 @@ macro_rules! serde_via_text {
 
         impl<'de> Deserialize<'de> for $type {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::parse(&text).map_err(serde::de::Error::custom)
+                crate::id::deserialize_from_text(deserializer, "text", Self::parse)
             }
         }
 

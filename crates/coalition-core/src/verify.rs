@@ -42,8 +42,52 @@ pub struct Checked {
 enum KeyGuess {
     /// No key was known for the org when checked.
     Unknown,
-    /// The signature was checked under this key, with this verdict.
-    Tried { key: Box<VerifierKey>, valid: bool },
+    /// The signature was checked under the key with this public key, with this verdict.
+    Tried { public_key: [u8; 32], valid: bool },
+}
+
+fn guess_key(event: SignedEvent, key: Option<&VerifierKey>) -> (SignedEvent, KeyGuess) {
+    let guess = key.map_or(KeyGuess::Unknown, |key| KeyGuess::Tried {
+        public_key: *key.public_key(),
+        valid: event.is_signed_by(key),
+    });
+    (event, guess)
+}
+
+/// The keys a verifier expects, detached from it: checks can run on other threads from a
+/// snapshot while the verifier goes on accepting. A stale snapshot costs only a second signature
+/// check in [`Verifier::accept`], never a wrong verdict.
+#[derive(Debug, Clone, Default)]
+pub struct KeyBook {
+    feeds: BTreeMap<OrgSlug, Vec<(u64, VerifierKey)>>,
+    proposed: BTreeMap<OrgSlug, Vec<VerifierKey>>,
+}
+
+impl KeyBook {
+    /// [`Verifier::check`] against this snapshot.
+    pub fn check(&self, tag: Tag, note: &str) -> Checked {
+        Checked { tag, result: SignedEvent::parse(note).map(|event| self.guess(event)) }
+    }
+
+    /// [`Verifier::check_owned`] against this snapshot.
+    pub fn check_owned(&self, tag: Tag, note: String) -> Checked {
+        Checked { tag, result: SignedEvent::parse_owned(note).map(|event| self.guess(event)) }
+    }
+
+    fn guess(&self, event: SignedEvent) -> (SignedEvent, KeyGuess) {
+        let key = self.expected_key(&event);
+        guess_key(event, key)
+    }
+
+    fn expected_key(&self, event: &SignedEvent) -> Option<&VerifierKey> {
+        let content = event.event();
+        match self.feeds.get(&content.org) {
+            Some(keys) => keys.iter().rev().find(|(from, _)| *from <= content.seq).map(|(_, key)| key),
+            None => self.proposed.get(&content.org).and_then(|keys| {
+                keys.iter().find(|key| key.name().as_str() == event.key_name() && key.key_id() == event.key_id())
+            }),
+        }
+    }
 }
 
 /// Why a well-formed event was refused by the feed rules.
@@ -271,14 +315,28 @@ impl Verifier {
     /// The concurrent half: parse the note and check its signature under the key its feed would
     /// expect. Safe to call from many threads at once on a shared verifier.
     pub fn check(&self, tag: Tag, note: &str) -> Checked {
-        let result = SignedEvent::parse(note).map(|event| {
-            let guess = self.expected_key(&event).map_or(KeyGuess::Unknown, |key| {
-                let valid = event.is_signed_by(key);
-                KeyGuess::Tried { key: Box::new(key.clone()), valid }
-            });
-            (event, guess)
+        self.checked(tag, SignedEvent::parse(note))
+    }
+
+    /// [`Self::check`] for a note the caller owns (saves a copy on the replay path).
+    pub fn check_owned(&self, tag: Tag, note: String) -> Checked {
+        self.checked(tag, SignedEvent::parse_owned(note))
+    }
+
+    fn checked(&self, tag: Tag, parsed: Result<SignedEvent, EventError>) -> Checked {
+        let result = parsed.map(|event| {
+            let key = self.expected_key(&event);
+            guess_key(event, key)
         });
         Checked { tag, result }
+    }
+
+    /// A snapshot of the keys this verifier expects now, for checks on other threads.
+    pub fn key_book(&self) -> KeyBook {
+        KeyBook {
+            feeds: self.feeds.iter().map(|(org, feed)| (org.clone(), feed.keys.clone())).collect(),
+            proposed: self.proposed_keys.clone(),
+        }
     }
 
     fn expected_key(&self, event: &SignedEvent) -> Option<&VerifierKey> {
@@ -552,7 +610,7 @@ fn check_signature(event: &SignedEvent, key: &VerifierKey, guess: &KeyGuess) -> 
         });
     }
     let valid = match guess {
-        KeyGuess::Tried { key: tried, valid } if tried.as_ref() == key => *valid,
+        KeyGuess::Tried { public_key, valid } if public_key == key.public_key() => *valid,
         _ => event.is_signed_by(key),
     };
     if valid { Ok(()) } else { Err(Rejection::BadSignature(org.clone())) }

@@ -352,3 +352,101 @@ fn help_teaches_with_examples() {
     let top = ok(run(dir.path(), &["--help"]));
     assert!(top.contains("Exit codes"), "{top}");
 }
+
+/// A coalition where one case is listed, one released and one under review.
+fn coalition_with_cases() -> (Coalition, String, String, String) {
+    let coalition = Coalition::new();
+    let open = |name: &str, region: &str| {
+        let body = format!(r#"{{"facts":{{"detention_date":"2023-05-01","name_en":"{name}","region":"{region}"}}}}"#);
+        ok(coalition.sign("zmina", "case.opened", &body)).trim().to_owned()
+    };
+    let listed = open("Listed Person", "crimea");
+    let released = open("Released Person", "kherson");
+    let review = open("Review Person", "crimea");
+    for case in [&listed, &released] {
+        let case_body = format!(r#"{{"case":"{case}"}}"#);
+        ok(coalition.sign("zmina", "criterion.asserted", &format!(r#"{{"case":"{case}","criterion":"e"}}"#)));
+        ok(coalition.sign("zmina", "person.added", &case_body));
+        ok(coalition.sign("crimea-sos", "person.added", &case_body));
+    }
+    ok(coalition.sign(
+        "crimea-sos",
+        "person.released",
+        &format!(r#"{{"case":"{released}","circumstances":"exchange","date":"2026-10-01"}}"#),
+    ));
+    ok(coalition.sign("zmina", "person.added", &format!(r#"{{"case":"{review}"}}"#)));
+    (coalition, listed, released, review)
+}
+
+fn list(coalition: &Coalition, extra: &[&str]) -> Output {
+    let mut args = vec!["list", "--genesis", "genesis.note", "ledger.jsonl"];
+    args.extend_from_slice(extra);
+    run(coalition.path(), &args)
+}
+
+#[test]
+fn list_prints_the_joint_list_with_filters_and_formats() {
+    let (coalition, listed, released, review) = coalition_with_cases();
+    let all: serde_json::Value = serde_json::from_str(&ok(list(&coalition, &["--format", "json"]))).expect("json");
+    let cases: Vec<&str> =
+        all.as_array().expect("array").iter().map(|entry| entry["case"].as_str().unwrap_or("")).collect();
+    let mut expected = vec![listed.as_str(), released.as_str()];
+    expected.sort();
+    assert_eq!(cases, expected, "under review {review} must not be listed");
+
+    let detained: serde_json::Value =
+        serde_json::from_str(&ok(list(&coalition, &["--format", "json", "--status", "detained"]))).expect("json");
+    assert_eq!(detained.as_array().map(Vec::len), Some(1));
+    assert_eq!(detained[0]["case"], listed.as_str());
+
+    let kherson = ok(list(&coalition, &["--format", "csv", "--region", "kherson"]));
+    assert_eq!(kherson.lines().count(), 2, "{kherson}");
+    assert!(kherson.contains("\"Released Person\"") && kherson.contains("\"released\""), "{kherson}");
+
+    let table = ok(list(&coalition, &[]));
+    assert!(table.contains("Listed Person") && table.contains(&listed[..12]), "{table}");
+
+    let bad_region = list(&coalition, &["--region", "atlantis"]);
+    assert_eq!(bad_region.status.code(), Some(2));
+    assert!(stderr(&bad_region).contains("known: crimea"), "{}", stderr(&bad_region));
+}
+
+#[test]
+fn the_list_hash_does_not_depend_on_the_order_of_the_bundle() {
+    let (coalition, ..) = coalition_with_cases();
+    let hash = ok(list(&coalition, &["--hash"])).trim().to_owned();
+    assert_eq!(hash.len(), 64, "{hash}");
+    let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    let mut lines: Vec<&str> = bundle.lines().collect();
+    lines.reverse();
+    std::fs::write(coalition.path().join("reversed.jsonl"), lines.join("\n") + "\n").expect("write");
+    let reversed = ok(run(coalition.path(), &["list", "--genesis", "genesis.note", "reversed.jsonl", "--hash"]));
+    assert_eq!(reversed.trim(), hash);
+}
+
+#[test]
+fn list_leaves_out_invalid_events_and_says_so() {
+    let (coalition, ..) = coalition_with_cases();
+    let mut bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    bundle.push_str("{\"note\":\"forged\"}\n");
+    std::fs::write(coalition.bundle(), bundle).expect("write");
+    let output = list(&coalition, &["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("events left out"), "{}", stderr(&output));
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(entries.as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn show_prints_a_case_and_its_history_event_by_event() {
+    let (coalition, _, released, _) = coalition_with_cases();
+    let output = ok(run(coalition.path(), &["show", "--genesis", "genesis.note", "ledger.jsonl", &released[..10]]));
+    assert!(output.contains(&format!("case      {released}")), "{output}");
+    assert!(output.contains("status    released since 2026-10-01"), "{output}");
+    let history: Vec<&str> = output.lines().skip_while(|line| !line.starts_with("history")).skip(1).collect();
+    let kinds: Vec<&str> = history.iter().filter_map(|line| line.split_whitespace().nth(4)).collect();
+    assert_eq!(kinds, ["case.opened", "criterion.asserted", "person.added", "person.added", "person.released"]);
+    let unknown = run(coalition.path(), &["show", "--genesis", "genesis.note", "ledger.jsonl", "00000000"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no case.opened event"), "{}", stderr(&unknown));
+}

@@ -107,6 +107,20 @@ fn every_valid_example_passes_the_schema_and_parse_body_and_round_trips() {
     }
 }
 
+/// Verification's fast path: a canonical body must be exactly what serde writes back, which
+/// holds when every body struct declares its fields in canonical (sorted) order. A struct out of
+/// order is still correct, only slower; this test keeps replay fast.
+#[test]
+fn canonical_bodies_are_written_back_byte_for_byte() {
+    for kind in EventKind::ALL {
+        let example = read_json(&schemas_dir().join(format!("examples/{kind}.json")));
+        let canonical = coalition_core::canonical::to_canonical_profile(&example).expect("canonical");
+        let body = parse_body(kind, &canonical).unwrap_or_else(|error| panic!("example of {kind}: {error}"));
+        let written = serde_json::to_string(&body).expect("a body serialises");
+        assert_eq!(written, canonical, "fields of the body of {kind} are not declared in canonical order");
+    }
+}
+
 /// One file of `schemas/examples/invalid/`.
 struct InvalidExample {
     name: String,
@@ -205,11 +219,11 @@ fn errors_name_the_path_in_plain_words() {
     assert_eq!(error.path(), "");
     assert!(error.to_string().starts_with("body: "), "{error}");
 
-    // serde would read an array as the fields in order; one spelling only.
-    let error = parse_body(EventKind::PersonReleased, &format!(r#"["{CASE_ID}","2025-08-24","exchange"]"#));
+    // serde would read an array as the fields in (declaration) order; one spelling only.
+    let error = parse_body(EventKind::PersonReleased, &format!(r#"["{CASE_ID}","exchange","2025-08-24"]"#));
     assert_eq!(error.expect_err("array").path(), "");
     let frontier = format!(
-        r#"{{"label":"2026-11","frontier":[["zmina",1,"{CASE_ID}"]],"count":1,"root":"{CASE_ID}","list_hash":"{CASE_ID}"}}"#
+        r#"{{"label":"2026-11","frontier":[["{CASE_ID}","zmina",1]],"count":1,"root":"{CASE_ID}","list_hash":"{CASE_ID}"}}"#
     );
     assert_eq!(parse_body(EventKind::EditionProposed, &frontier).expect_err("array").path(), "frontier[0]");
 }

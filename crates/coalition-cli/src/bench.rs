@@ -1,0 +1,341 @@
+//! `coalition bench`: measured figures printed beside the limits they are bounded by, measured in
+//! the same run on the same machine.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use coalition_core::body::{EventKind, parse_body};
+use coalition_core::bundle;
+use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
+use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
+use coalition_core::keys::{KeyName, SignerKey, VerifierKey};
+use coalition_core::time::Timestamp;
+
+use crate::{Outcome, events};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Verification rate of a generated bundle beside the raw Ed25519 verification rate.
+    Verify(VerifyBenchArgs),
+}
+
+/// Generate a bundle of signed events across several organisations, then measure how fast
+/// `coalition verify` checks it (single- and multi-threaded) beside raw `verify_strict` on the
+/// same texts, and the peak memory of the verifying process.
+#[derive(Args)]
+pub struct VerifyBenchArgs {
+    /// Number of events to generate.
+    #[arg(long, default_value_t = 100_000)]
+    events: usize,
+    /// Number of member organisations (feeds).
+    #[arg(long, default_value_t = 8)]
+    orgs: usize,
+    /// Folder for the generated genesis and bundle (default: a temporary folder, removed after).
+    #[arg(long)]
+    keep_in: Option<PathBuf>,
+    /// Measurements per figure; the median is printed (this machine's load varies).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+const ORG_NAMES: [&str; 12] =
+    ["arpp", "chrg", "zmina", "mihr", "uhhru", "ccl", "crimea-sos", "platform", "org-09", "org-10", "org-11", "org-12"];
+const ORIGIN: &str = "bench.example";
+
+fn signer(index: usize) -> Result<SignerKey> {
+    let name = KeyName::parse(&format!("{ORIGIN}/{}", ORG_NAMES[index]))?;
+    let mut seed = [0u8; 32];
+    seed[0] = index as u8 + 1;
+    seed[31] = 0xb5;
+    Ok(SignerKey::from_seed(name, seed))
+}
+
+/// A realistic body for the `index`-th event: mostly case work, as in a real ledger.
+fn body_for(index: usize, cases: &[EventId]) -> Result<(EventKind, String)> {
+    let case = cases.get(index.wrapping_mul(7919) % cases.len().max(1)).copied();
+    let (kind, json) = match (index % 5, case) {
+        (0, _) | (_, None) => (
+            EventKind::CaseOpened,
+            format!(
+                r#"{{"facts":{{"case_group":"Hizb ut-Tahrir case","charges":[{{"article":"205.5","code":"ru_criminal_code","part":"2"}}],"detention_date":"2019-03-27","detention_place":"Сімферополь","name_en":"Test Person {index}","name_ru":"Тестовый Человек {index}","name_uk":"Тестова Особа {index}","region":"crimea","stage":"serving_sentence","summary_en":"Fictional person generated for a benchmark; detained after a search of the home, charged with participation in an organisation banned in Russia.","summary_uk":"Вигадана особа для вимірювання швидкодії."}}}}"#
+            ),
+        ),
+        (1, Some(case)) => (EventKind::CriterionAsserted, format!(r#"{{"case":"{case}","criterion":"a"}}"#)),
+        (2, Some(case)) => (EventKind::PersonAdded, format!(r#"{{"case":"{case}"}}"#)),
+        (3, Some(case)) => (EventKind::SignNoted, format!(r#"{{"case":"{case}","sign":"falsified_evidence"}}"#)),
+        (_, Some(case)) => (
+            EventKind::CaseUpdated,
+            format!(r#"{{"case":"{case}","facts":{{"place_of_detention":"Виправна колонія № {index}"}}}}"#),
+        ),
+    };
+    Ok((kind, json))
+}
+
+struct Generated {
+    genesis: Genesis,
+    keys: Vec<VerifierKey>,
+    notes: Vec<String>,
+}
+
+fn generate(events: usize, orgs: usize) -> Result<Generated> {
+    if orgs == 0 || orgs > ORG_NAMES.len() {
+        bail!("--orgs must be between 1 and {}", ORG_NAMES.len());
+    }
+    let signers: Vec<SignerKey> = (0..orgs).map(signer).collect::<Result<_>>()?;
+    let mut members: Vec<FoundingMember> = signers
+        .iter()
+        .enumerate()
+        .map(|(index, key)| {
+            Ok(FoundingMember {
+                slug: OrgSlug::parse(ORG_NAMES[index])?,
+                name: format!("Benchmark organisation {index}"),
+                vkey: key.verifier_key(),
+                recipient: None,
+            })
+        })
+        .collect::<Result<_>>()?;
+    members.sort_by(|left, right| left.slug.cmp(&right.slug));
+    let doc = GenesisDoc {
+        name: "Benchmark coalition (fictional)".into(),
+        origin: ORIGIN.into(),
+        created: Timestamp::parse("2026-01-01T00:00:00Z")?,
+        members,
+        policy: coalition_core::body::Policy {
+            listing_quorum: 1,
+            governance_quorum: 1,
+            edition_quorum: 1,
+            exclusion_quorum: 1,
+        },
+    };
+    let mut genesis = Genesis::parse(&doc.to_note_text()?)?;
+    for key in &signers {
+        genesis = Genesis::parse(&genesis.sign(key)?)?;
+    }
+    let start_seconds = genesis.doc().created.unix_seconds();
+    let mut heads: Vec<Option<(u64, EventId)>> = vec![None; orgs];
+    let mut cases = Vec::new();
+    let mut notes = Vec::with_capacity(events);
+    let progress_every = (events / 10).max(1);
+    for index in 0..events {
+        let org = index % orgs;
+        let (kind, json) = body_for(index, &cases)?;
+        let (seq, prev) = heads[org].map_or((1, None), |(seq, id)| (seq + 1, Some(id)));
+        let mut deps: Vec<EventId> = heads
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != org)
+            .filter_map(|(_, head)| head.map(|(_, id)| id))
+            .collect();
+        deps.sort();
+        let event = Event {
+            ledger: genesis.ledger_id(),
+            org: OrgSlug::parse(ORG_NAMES[org])?,
+            seq,
+            prev,
+            time: Timestamp::from_unix_seconds(start_seconds + index as i64).context("time")?,
+            deps,
+            body: parse_body(kind, &json)?,
+        };
+        let signed: SignedEvent = event.sign(&signers[org])?;
+        if kind == EventKind::CaseOpened {
+            cases.push(signed.id());
+        }
+        heads[org] = Some((seq, signed.id()));
+        notes.push(signed.note().to_owned());
+        if (index + 1) % progress_every == 0 {
+            eprint!("\rgenerating: {} of {events} events signed", index + 1);
+        }
+    }
+    eprintln!();
+    let keys = signers.iter().map(SignerKey::verifier_key).collect();
+    Ok(Generated { genesis, keys, notes })
+}
+
+/// Raw `verify_strict` over the generated texts and signatures, on `threads` threads.
+fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f64> {
+    let jobs: Vec<(usize, &str, [u8; 64])> = generated
+        .notes
+        .iter()
+        .map(|note| {
+            let parsed = coalition_core::note::parse_note(note)?;
+            let signature = parsed.signatures()[0].ed25519_signature().copied().context("ed25519 signature")?;
+            let key_index = generated
+                .keys
+                .iter()
+                .position(|key| key.key_id() == parsed.signatures()[0].key_id())
+                .context("known key")?;
+            Ok((key_index, parsed.text(), signature))
+        })
+        .collect::<Result<_>>()?;
+    let chunk_len = jobs.len().div_ceil(threads.max(1));
+    let started = Instant::now();
+    let valid: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = jobs
+            .chunks(chunk_len)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter(|(key, text, signature)| generated.keys[*key].verify(text.as_bytes(), signature))
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap_or(0)).sum()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    if valid != jobs.len() {
+        bail!("raw verification rejected {} signatures", jobs.len() - valid);
+    }
+    Ok(jobs.len() as f64 / seconds)
+}
+
+/// Runs `coalition verify --stats` in a child process (so its peak memory is its own) and reads
+/// back its rate and peak resident memory.
+fn verify_child(genesis: &std::path::Path, bundle: &std::path::Path, threads: usize) -> Result<(f64, u64)> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(["verify", "--stats", "--threads", &threads.to_string(), "--genesis"])
+        .arg(genesis)
+        .arg(bundle)
+        .output()
+        .context("cannot run coalition verify")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("coalition verify failed: {stderr}");
+    }
+    let field = |name: &str| -> Result<f64> {
+        stderr
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|value| value.parse().ok())
+            .with_context(|| format!("no {name} in: {stderr}"))
+    };
+    Ok((field("rate_events_per_s ")?, field("peak_rss_kib ")? as u64))
+}
+
+pub fn run(command: BenchCommand) -> Result<Outcome> {
+    let BenchCommand::Verify(args) = command;
+    let temporary;
+    let dir = match &args.keep_in {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.clone()
+        }
+        None => {
+            temporary = TempDir::new()?;
+            temporary.path.clone()
+        }
+    };
+    let generated = generate(args.events, args.orgs)?;
+    let genesis_path = dir.join("genesis.note");
+    let bundle_path = dir.join("bench.jsonl");
+    std::fs::write(&genesis_path, generated.genesis.note())?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&bundle_path)?);
+    for note in &generated.notes {
+        file.write_all(bundle::format_line(note).as_bytes())?;
+    }
+    file.flush()?;
+    drop(file);
+    let bundle_bytes = std::fs::metadata(&bundle_path)?.len();
+    let cores = events::default_threads(None);
+    println!(
+        "bundle: {} events, {} orgs, {:.1} MB, {} cores",
+        generated.notes.len(),
+        args.orgs,
+        bundle_bytes as f64 / 1e6,
+        cores
+    );
+    println!("{:<44} {:>14} {:>14} {:>9}", "", "events/s", "raw sig/s", "ratio");
+    for threads in [1, cores] {
+        // Alternate the two measurements so a change in machine load hits both alike.
+        let mut raws = Vec::new();
+        let mut rates = Vec::new();
+        let mut peak_kib = 0;
+        for _ in 0..args.rounds.max(1) {
+            raws.push(raw_verify_rate(&generated, threads)?);
+            let (rate, peak) = verify_child(&genesis_path, &bundle_path, threads)?;
+            rates.push(rate);
+            peak_kib = peak_kib.max(peak);
+        }
+        let (raw, rate) = (median(&mut raws), median(&mut rates));
+        println!(
+            "{:<44} {:>14.0} {:>14.0} {:>8.0}%   peak memory {:.1} MiB",
+            format!("full validation, {threads} thread(s)"),
+            rate,
+            raw,
+            100.0 * rate / raw,
+            peak_kib as f64 / 1024.0
+        );
+    }
+    println!("(target: full validation at least 80% of the raw verify_strict rate on the same cores)");
+    print_breakdown(&generated)?;
+    Ok(Outcome::Success)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Microseconds per event of each step of validation, one thread, in memory.
+fn print_breakdown(generated: &Generated) -> Result<()> {
+    let count = generated.notes.len().max(1) as f64;
+    let lines: Vec<String> = generated.notes.iter().map(|note| bundle::format_line(note)).collect();
+    let started = Instant::now();
+    let decoded: Vec<String> =
+        lines.iter().map(|line| bundle::parse_line(line.trim_end_matches('\n'))).collect::<Result<_, _>>()?;
+    let decode_us = started.elapsed().as_secs_f64() * 1e6 / count;
+    let started = Instant::now();
+    let parsed: Vec<SignedEvent> = decoded.iter().map(|note| SignedEvent::parse(note)).collect::<Result<_, _>>()?;
+    let parse_us = started.elapsed().as_secs_f64() * 1e6 / count;
+    let started = Instant::now();
+    let valid = parsed
+        .iter()
+        .filter(|event| generated.keys.iter().any(|key| key.key_id() == event.key_id() && event.is_signed_by(key)))
+        .count();
+    let signature_us = started.elapsed().as_secs_f64() * 1e6 / count;
+    if valid != parsed.len() {
+        bail!("breakdown: {} signatures failed", parsed.len() - valid);
+    }
+    let mut verifier = coalition_core::verify::Verifier::new(&generated.genesis);
+    let started = Instant::now();
+    for (index, note) in decoded.iter().enumerate() {
+        verifier.push(index as u64, note);
+    }
+    let total_us = started.elapsed().as_secs_f64() * 1e6 / count;
+    println!(
+        "per event, 1 thread: bundle line {decode_us:.1} us, parse and schema {parse_us:.1} us, \
+         signature {signature_us:.1} us; whole verifier {total_us:.1} us"
+    );
+    Ok(())
+}
+
+/// A temporary folder removed on drop (no extra dependency for one folder).
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let path = std::env::temp_dir().join(format!("coalition-bench-{}", hex_string(&suffix)));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

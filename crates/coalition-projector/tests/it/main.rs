@@ -1,0 +1,7 @@
+//! Integration tests of coalition-projector, through its public API only.
+
+mod api;
+mod convergence;
+mod history;
+mod scenarios;
+mod support;
