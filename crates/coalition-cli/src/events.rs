@@ -92,6 +92,9 @@ struct Problem {
 pub struct BundleReport {
     pub verifier: Verifier,
     pub accepted: Vec<coalition_core::event::SignedEvent>,
+    /// Validly signed events after a fork in their feed (kept with `keep_events`): they have no
+    /// effect, but events of other feeds may name them.
+    pub frozen: Vec<coalition_core::event::SignedEvent>,
     problems: Vec<Problem>,
     duplicates: usize,
     forks: Vec<coalition_core::verify::ForkFound>,
@@ -145,6 +148,7 @@ pub fn read_bundles(genesis: &Genesis, paths: &[PathBuf], threads: usize, keep_e
     let mut report = BundleReport {
         verifier: Verifier::new(genesis),
         accepted: Vec::new(),
+        frozen: Vec::new(),
         problems: Vec::new(),
         duplicates: 0,
         forks: Vec::new(),
@@ -339,6 +343,20 @@ fn record(report: &mut BundleReport, outcomes: Vec<VerifyOutcome>, keep_events: 
                     code: rejection_code(&reason),
                     reason: reason.to_string(),
                 });
+            }
+            VerifyOutcome::Frozen { tag, fork_seq, event } => {
+                let content = event.event();
+                report.problems.push(Problem {
+                    tag,
+                    org: Some(content.org.clone()),
+                    seq: Some(content.seq),
+                    id: Some(event.id().to_string()),
+                    code: "frozen_by_fork",
+                    reason: format!("feed of {} is frozen by a fork at seq {fork_seq}: no effect", content.org),
+                });
+                if keep_events {
+                    report.frozen.push(*event);
+                }
             }
             VerifyOutcome::Fork { tag, fork } => {
                 report.problems.push(Problem {

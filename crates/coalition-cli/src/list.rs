@@ -93,10 +93,13 @@ fn project(genesis: &Genesis, bundles: &[PathBuf]) -> Result<Projected> {
     let report = events::read_bundles(genesis, bundles, events::default_threads(None), true)?;
     let problems = report.print_problems_to_stderr(bundles);
     let mut projector = Projector::new(genesis);
+    // The second event of each fork and the events after it are held too (they have no effect):
+    // honest events of other feeds may name them.
     for fork in report.forks() {
         projector.insert_fork(&fork.org, fork.seq).context("recording a fork")?;
+        projector.insert(fork.second.as_ref().clone()).context("holding the second event of a fork")?;
     }
-    for event in &report.accepted {
+    for event in report.accepted.iter().chain(&report.frozen) {
         projector.insert(event.clone()).with_context(|| format!("projecting event {}", event.id()))?;
     }
     Ok(Projected { projector, events: report.accepted, problems })

@@ -232,6 +232,16 @@ pub enum Outcome {
         /// Why.
         reason: Rejection,
     },
+    /// Validly signed, but at or after the seq where its feed forked: it has no effect, yet the
+    /// projector should hold it so that events naming it are not blocked.
+    Frozen {
+        /// The caller's tag.
+        tag: Tag,
+        /// The seq at which the feed forked.
+        fork_seq: u64,
+        /// The event.
+        event: Box<SignedEvent>,
+    },
     /// A fork: this event conflicts with an accepted one.
     Fork {
         /// The caller's tag (of the second event).
@@ -460,7 +470,14 @@ impl Verifier {
         }
         let Some(feed) = self.feeds.get(&org) else { return };
         if let Some(fork_seq) = feed.frozen_at.filter(|fork_seq| seq >= *fork_seq) {
-            outcomes.push(rejected(tag, &event, Rejection::Frozen { org, fork_seq }));
+            // Still signed by the org (checked under its key as far as the feed is known): the
+            // projector needs such events so that honest events naming them are not blocked.
+            let signed = feed.key_at(seq).is_some_and(|key| check_signature(&event, key, &guess).is_ok());
+            if signed {
+                outcomes.push(Outcome::Frozen { tag, fork_seq, event: Box::new(event) });
+            } else {
+                outcomes.push(rejected(tag, &event, Rejection::BadSignature(org)));
+            }
             return;
         }
         let head = feed.head();
@@ -626,6 +643,7 @@ fn outcome_tag(outcome: &Outcome) -> Tag {
         Outcome::Accepted { tag, .. }
         | Outcome::Duplicate { tag, .. }
         | Outcome::Rejected { tag, .. }
+        | Outcome::Frozen { tag, .. }
         | Outcome::Fork { tag, .. } => *tag,
     }
 }

@@ -75,22 +75,20 @@ impl Coalition {
     }
 
     fn sign(&self, org: &str, kind: &str, body: &str) -> Output {
-        run(
-            self.path(),
-            &[
-                "sign",
-                "--genesis",
-                "genesis.note",
-                "--key",
-                &format!("keys/{org}.key"),
-                "--bundle",
-                "ledger.jsonl",
-                "--kind",
-                kind,
-                "--body",
-                body,
-            ],
-        )
+        self.sign_with(org, kind, body, &["--bundle", "ledger.jsonl"])
+    }
+
+    /// Signs a case.opened into another bundle file at a given time (to build a second branch of
+    /// a feed).
+    fn sign_into(&self, bundle: &str, org: &str, body: &str, time: &str) -> Output {
+        self.sign_with(org, "case.opened", body, &["--bundle", bundle, "--time", time])
+    }
+
+    fn sign_with(&self, org: &str, kind: &str, body: &str, extra: &[&str]) -> Output {
+        let key = format!("keys/{org}.key");
+        let mut args = vec!["sign", "--genesis", "genesis.note", "--key", &key, "--kind", kind, "--body", body];
+        args.extend_from_slice(extra);
+        run(self.path(), &args)
     }
 
     fn verify(&self, extra: &[&str]) -> Output {
@@ -302,24 +300,7 @@ fn verify_finds_a_fork_with_both_ids() {
     ok(coalition.sign("zmina", "case.opened", CASE_BODY));
     let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
     // Sign a second seq 1 of zmina into a separate bundle: same org and seq, another event.
-    let other = run(
-        coalition.path(),
-        &[
-            "sign",
-            "--genesis",
-            "genesis.note",
-            "--key",
-            "keys/zmina.key",
-            "--bundle",
-            "other.jsonl",
-            "--kind",
-            "case.opened",
-            "--body",
-            CASE_BODY,
-            "--time",
-            "2026-11-02T00:00:00Z",
-        ],
-    );
+    let other = coalition.sign_into("other.jsonl", "zmina", CASE_BODY, "2026-11-02T00:00:00Z");
     let second_id = ok(other).trim().to_owned();
     let first_id = blake3_of_text(&bundle);
     let output = run(coalition.path(), &["verify", "--genesis", "genesis.note", "ledger.jsonl", "other.jsonl"]);
@@ -449,4 +430,37 @@ fn show_prints_a_case_and_its_history_event_by_event() {
     let unknown = run(coalition.path(), &["show", "--genesis", "genesis.note", "ledger.jsonl", "00000000"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no case.opened event"), "{}", stderr(&unknown));
+}
+
+#[test]
+fn honest_events_that_name_a_forked_feed_still_count() {
+    let coalition = Coalition::new();
+    let case = ok(coalition.sign("crimea-sos", "case.opened", CASE_BODY)).trim().to_owned();
+    let endorse = format!(r#"{{"case":"{case}"}}"#);
+    ok(coalition.sign("crimea-sos", "criterion.asserted", &format!(r#"{{"case":"{case}","criterion":"a"}}"#)));
+    ok(coalition.sign("crimea-sos", "person.added", &endorse));
+    ok(coalition.sign("zmina", "case.opened", CASE_BODY));
+    // zmina equivocates at seq 2: one branch in the shared bundle, another in a side bundle
+    // built from a copy of the bundle as it was.
+    std::fs::copy(coalition.bundle(), coalition.path().join("side.jsonl")).expect("copy");
+    ok(coalition.sign("zmina", "person.added", &endorse));
+    ok(coalition.sign("zmina", "sign.noted", &format!(r#"{{"case":"{case}","sign":"free_speech"}}"#)));
+    ok(coalition.sign_into("side.jsonl", "zmina", CASE_BODY, "2030-01-01T00:00:00Z"));
+    let side = std::fs::read_to_string(coalition.path().join("side.jsonl")).expect("side");
+    std::fs::write(coalition.path().join("fork.jsonl"), side.lines().last().expect("line").to_owned() + "\n")
+        .expect("write");
+    // crimea-sos has seen zmina's later events and names them; its endorsement must still count.
+    ok(coalition.sign("crimea-sos", "sign.noted", &format!(r#"{{"case":"{case}","sign":"falsified_evidence"}}"#)));
+
+    // The side branch is read first, so zmina's shared-bundle events after seq 1 arrive frozen.
+    let output =
+        run(coalition.path(), &["list", "--genesis", "genesis.note", "fork.jsonl", "ledger.jsonl", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "a fork is a finding");
+    assert!(stderr(&output).contains("fork"), "{}", stderr(&output));
+    let show = run(coalition.path(), &["show", "--genesis", "genesis.note", "fork.jsonl", "ledger.jsonl", &case]);
+    let text = stdout(&show);
+    // crimea-sos's last event (which names zmina's frozen head) took effect; zmina's endorsement did not.
+    assert!(text.contains("sign.noted") && text.contains("falsified_evidence"), "{text}");
+    assert!(text.contains("listing   1 of 2"), "{text}");
+    assert!(!text.lines().any(|line| line.contains("falsified_evidence") && line.contains("no effect")), "{text}");
 }

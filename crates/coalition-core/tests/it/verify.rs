@@ -204,8 +204,22 @@ fn a_fork_is_reported_with_both_ids_and_freezes_the_feed() {
         other => panic!("expected a fork, got {other:?}"),
     }
     assert_eq!(verifier.frozen_at(&fixtures::slug("zmina")), Some(3));
+    // Later events of the frozen feed are still handed back (signed, without effect), so that a
+    // projector can settle honest events that name them.
     let next = writer.write("zmina", case_opened());
-    assert!(matches!(rejection_of(&verifier.push(8, next.note())), Rejection::Frozen { fork_seq: 3, .. }));
+    let outcomes = verifier.push(8, next.note());
+    assert!(
+        matches!(outcomes.as_slice(), [Outcome::Frozen { fork_seq: 3, event, .. }] if event.id() == next.id()),
+        "{outcomes:?}"
+    );
+    // A forged one is not.
+    let mut forged = writer.next("zmina", case_opened());
+    forged.seq = 9;
+    let forged = forged.sign(&key("ccl")).expect("sign");
+    assert!(matches!(
+        rejection_of(&verifier.push(9, forged.note())),
+        Rejection::WrongKey { .. } | Rejection::BadSignature(_)
+    ));
 }
 
 #[test]
