@@ -21,6 +21,28 @@ use crate::{Outcome, events};
 pub enum BenchCommand {
     /// Verification rate of a generated bundle beside the raw Ed25519 verification rate.
     Verify(VerifyBenchArgs),
+    /// A node's member write path (sign + durable commit) with 1 and many writers, beside raw
+    /// durable commits of the store, and the node's start-up time over a generated store.
+    Append(AppendBenchArgs),
+}
+
+/// Measure acknowledged appends through a node (sign, durable group commit, projection) with one
+/// writer and with many, beside one-event durable commits of the store measured in the same run;
+/// then the start-up time of a node over a store of generated events.
+#[derive(Args)]
+pub struct AppendBenchArgs {
+    /// Appends by the single writer.
+    #[arg(long, default_value_t = 200)]
+    single: usize,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 64)]
+    writers: usize,
+    /// Appends per concurrent writer.
+    #[arg(long, default_value_t = 50)]
+    per_writer: usize,
+    /// Events in the store whose start-up is timed (0 skips it).
+    #[arg(long, default_value_t = 100_000)]
+    startup_events: usize,
 }
 
 /// Generate a bundle of signed events across several organisations, then measure how fast
@@ -219,7 +241,137 @@ fn verify_child(genesis: &std::path::Path, bundle: &std::path::Path, threads: us
 }
 
 pub fn run(command: BenchCommand) -> Result<Outcome> {
-    let BenchCommand::Verify(args) = command;
+    match command {
+        BenchCommand::Verify(args) => run_verify(&args),
+        BenchCommand::Append(args) => run_append(&args),
+    }
+}
+
+fn percentile(sorted_ms: &[f64], fraction: f64) -> f64 {
+    let index = ((sorted_ms.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted_ms.get(index).copied().unwrap_or(0.0)
+}
+
+/// Runs `writers` threads each making `per_writer` appends; returns (appends per second, sorted
+/// latencies in milliseconds).
+fn timed_appends(node: &coalition_node::Node, writers: usize, per_writer: usize) -> Result<(f64, Vec<f64>)> {
+    let started = Instant::now();
+    let latencies = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..writers)
+            .map(|writer| {
+                scope.spawn(move || -> Result<Vec<f64>> {
+                    let mut latencies = Vec::with_capacity(per_writer);
+                    for index in 0..per_writer {
+                        let body = serde_json::json!({"facts": {"name_uk": format!("Особа {writer}-{index}")}});
+                        let begun = Instant::now();
+                        node.submit(EventKind::CaseOpened, body)?;
+                        latencies.push(begun.elapsed().as_secs_f64() * 1e3);
+                    }
+                    Ok(latencies)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for thread in threads {
+            all.extend(thread.join().map_err(|_| anyhow::anyhow!("a writer panicked"))??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    let mut sorted = latencies;
+    sorted.sort_by(f64::total_cmp);
+    Ok((rate, sorted))
+}
+
+fn run_append(args: &AppendBenchArgs) -> Result<Outcome> {
+    let temporary = TempDir::new()?;
+    let generated = generate(1, 1)?;
+    let key = signer(0)?;
+    // Raw durable commits: one pre-signed event per commit, straight into a store.
+    let raw_dir = temporary.path.join("raw");
+    let raw_store = coalition_store::RedbStore::open(&raw_dir, generated.genesis.ledger_id())?;
+    let mut raw_events = Vec::new();
+    let mut prev = None;
+    for seq in 1..=args.single.max(1) as u64 {
+        let body = parse_body(EventKind::CaseOpened, r#"{"facts":{"name_uk":"Особа"}}"#)?;
+        let event = Event {
+            ledger: generated.genesis.ledger_id(),
+            org: OrgSlug::parse(ORG_NAMES[0])?,
+            seq,
+            prev,
+            time: generated.genesis.doc().created,
+            deps: Vec::new(),
+            body,
+        }
+        .sign(&key)?;
+        prev = Some(event.id());
+        raw_events.push(event);
+    }
+    let started = Instant::now();
+    for event in &raw_events {
+        coalition_store::EventStore::append(&raw_store, std::slice::from_ref(event))?;
+    }
+    let raw_rate = raw_events.len() as f64 / started.elapsed().as_secs_f64();
+    drop(raw_store);
+
+    let node = coalition_node::Node::open(&temporary.path.join("node"), generated.genesis.clone(), Some(key))?;
+    let (single_rate, single) = timed_appends(&node, 1, args.single)?;
+    let (many_rate, many) = timed_appends(&node, args.writers, args.per_writer)?;
+    println!("{:<52} {:>12} {:>10} {:>10}", "", "appends/s", "p50 ms", "p99 ms");
+    println!("{:<52} {:>12.0}", "raw store: one durable commit per event", raw_rate);
+    for (label, rate, latencies) in [
+        ("node: 1 writer (sign + group commit + projection)", single_rate, &single),
+        (&*format!("node: {} writers", args.writers), many_rate, &many),
+    ] {
+        println!(
+            "{:<52} {:>12.0} {:>10.2} {:>10.2}",
+            label,
+            rate,
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99)
+        );
+    }
+    println!("(target: 64 writers at least 10,000 acknowledged appends/s through group commit)");
+    drop(node);
+
+    if args.startup_events > 0 {
+        let generated = generate(args.startup_events, 8)?;
+        let data = temporary.path.join("startup");
+        let node = coalition_node::Node::open(&data, generated.genesis.clone(), None)?;
+        let notes = generated.notes.iter().enumerate().map(|(index, note)| (index as u64, note.clone()));
+        let report = node.import(notes)?;
+        if !report.refused.is_empty() {
+            bail!("generated events were refused: {:?}", report.refused.first());
+        }
+        drop(node);
+        let rss_before = resident_kib().unwrap_or(0);
+        let started = Instant::now();
+        let node = coalition_node::Node::open(&data, generated.genesis.clone(), None)?;
+        let elapsed = started.elapsed();
+        let rss_after = resident_kib().unwrap_or(0);
+        let cases = node.with_projection(|projection| projection.case_count());
+        println!(
+            "start-up over {} events ({} cases): {:.2} s, {:.0} events/s; resident memory grew {:.1} MiB",
+            args.startup_events,
+            cases,
+            elapsed.as_secs_f64(),
+            args.startup_events as f64 / elapsed.as_secs_f64(),
+            rss_after.saturating_sub(rss_before) as f64 / 1024.0
+        );
+        println!(
+            "(target: a million events in under 10 s; signatures are trusted from the node's own store, ids and chains are checked)"
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+fn resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run_verify(args: &VerifyBenchArgs) -> Result<Outcome> {
     let temporary;
     let dir = match &args.keep_in {
         Some(dir) => {

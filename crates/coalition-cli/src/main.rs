@@ -10,7 +10,10 @@ mod files;
 mod genesis;
 mod keys;
 mod list;
+mod member;
+mod node_cmd;
 mod note;
+mod store_cmd;
 
 use std::process::ExitCode;
 
@@ -43,8 +46,9 @@ enum Command {
     /// Create, sign and check the coalition's constitution (the genesis).
     #[command(subcommand)]
     Genesis(genesis::GenesisCommand),
-    /// Sign one event of your organisation into a bundle file (the offline path).
-    Sign(events::SignArgs),
+    /// Sign one event of your organisation into a bundle file (the offline path), or `sign note`
+    /// a public sign on a case through your node.
+    Sign(member::SignCommand),
     /// Verify every event of one or more bundles against the genesis.
     Verify(events::VerifyArgs),
     /// Print the joint list projected from verified bundles.
@@ -54,6 +58,33 @@ enum Command {
     /// Work with any C2SP signed note.
     #[command(subcommand)]
     Note(note::NoteCommand),
+    /// Run a member organisation's node: durable store, member API and public page.
+    Node(node_cmd::NodeArgs),
+    /// Run a node with a fictional demo coalition on this machine (no other service needed).
+    Demo(node_cmd::DemoArgs),
+    /// Write every event of a node's data directory to standard output as a bundle.
+    Export(store_cmd::ExportArgs),
+    /// Verify bundles and add their valid events to a node's data directory.
+    Import(store_cmd::ImportArgs),
+    /// Open, update and show cases through your organisation's node.
+    #[command(subcommand)]
+    Case(member::CaseCommand),
+    /// Assert or withdraw a PACE criterion on a case through your node.
+    #[command(subcommand)]
+    Criterion(member::CriterionCommand),
+    /// Raise or withdraw an exclusion on a case through your node.
+    #[command(subcommand)]
+    Exclusion(member::ExclusionCommand),
+    /// Endorse listing a person, withdraw it, record a release, a new detention or a death.
+    #[command(subcommand)]
+    Person(member::PersonCommand),
+    /// Propose admitting or removing a member organisation; approve proposals.
+    #[command(subcommand)]
+    Member(member::MemberCommand),
+    /// Show the work waiting on your organisation: cases, proposals, editions.
+    Pending(member::PendingArgs),
+    /// Have your node sign any event from its kind and JSON body (for scripts).
+    Event(member::EventArgs),
     /// Measure performance beside the limits that bound it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -72,12 +103,23 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(args) => keys::keygen(&args),
         Command::Genesis(command) => genesis::run(command),
-        Command::Sign(args) => events::sign(&args),
+        Command::Sign(command) => member::sign(command),
         Command::Verify(args) => events::verify(&args),
         Command::List(args) => list::list(&args),
         Command::Show(args) => list::show(&args),
         Command::Note(command) => note::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Case(command) => member::case(command),
+        Command::Criterion(command) => member::criterion(command),
+        Command::Exclusion(command) => member::exclusion(command),
+        Command::Person(command) => member::person(command),
+        Command::Member(command) => member::member(command),
+        Command::Pending(args) => member::pending(&args),
+        Command::Event(args) => member::event(&args),
+        Command::Export(args) => store_cmd::export(&args),
+        Command::Node(args) => node_cmd::node(&args),
+        Command::Demo(args) => node_cmd::demo(&args),
+        Command::Import(args) => store_cmd::import(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

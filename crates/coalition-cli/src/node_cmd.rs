@@ -1,0 +1,177 @@
+//! `coalition node` and `coalition demo`: run a node and serve its member API and public page.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use coalition_core::event::OrgSlug;
+use coalition_core::keys::SignerKey;
+use coalition_core::time::Timestamp;
+use coalition_node::demo::{DEMO_MEMBERS, demo_genesis, demo_history, demo_key_name};
+use coalition_node::{Node, data_dir};
+use coalition_server::{AdminToken, ServerOptions};
+
+use crate::{Outcome, files, genesis, keys};
+
+/// Address a node listens on unless told otherwise: this machine only.
+const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
+/// Where `coalition demo` keeps its data unless told otherwise.
+const DEMO_DATA_DEFAULT: &str = "coalition-demo";
+/// Cases in the demo ledger.
+const DEMO_CASES: usize = 300;
+/// Seed of the demo history (any value gives a different, equally realistic history).
+const DEMO_SEED: u64 = 2026;
+/// Start of the demo ledger.
+const DEMO_CREATED: &str = "2024-11-01T00:00:00Z";
+/// The member the demo node signs for.
+const DEMO_NODE_ORG: &str = "zmina";
+/// Bytes of randomness in a generated admin token (written as hex: twice as many characters).
+const ADMIN_TOKEN_RANDOM_BYTES: usize = 32;
+
+/// Run a member organisation's node: its durable store, its member API and a public page.
+///
+/// On first start the data directory is created and the genesis copied into it; later starts
+/// check that the genesis is the same. Stops cleanly on Ctrl-C or SIGTERM: every event
+/// acknowledged to a member is durable before its acknowledgement is sent.
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  coalition node --data node-data --genesis genesis.note --key keys/zmina.key \\\n    \
+    --admin-token-file admin-token --listen 127.0.0.1:8080\n\n\
+The admin token file holds a secret of at least 32 bytes shared with your organisation's staff;\n\
+without it the node serves only the public page and API."
+)]
+pub struct NodeArgs {
+    /// The node's data directory (created if missing).
+    #[arg(long)]
+    data: PathBuf,
+    /// The coalition's genesis (needed on first start; checked against the stored one later).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// Your organisation's secret key file. Without it the node is a read-only public mirror.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Address and port to listen on.
+    #[arg(long, default_value = LISTEN_DEFAULT)]
+    listen: SocketAddr,
+    /// File holding the member API's bearer token (at least 32 bytes).
+    #[arg(long)]
+    admin_token_file: Option<PathBuf>,
+}
+
+/// Run a node with a fictional demo coalition, on this machine, with no other service.
+///
+/// The first run creates, in the data directory, the eight member organisations of the real
+/// coalition with freshly generated keys, a genesis signed by all of them, and a few hundred
+/// fictional cases with realistic histories, signed and verified like real events. Later runs
+/// reuse the directory. Every page says the data is fictional.
+#[derive(Args)]
+#[command(after_help = "Example:\n  coalition demo\n  then open http://127.0.0.1:8080/")]
+pub struct DemoArgs {
+    /// The demo's data directory.
+    #[arg(long, default_value = DEMO_DATA_DEFAULT)]
+    data: PathBuf,
+    /// Address and port to listen on.
+    #[arg(long, default_value = LISTEN_DEFAULT)]
+    listen: SocketAddr,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (tests running commands in one process) is harmless: keep the first.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr) -> Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (is another node running there? try --listen)"))?;
+        let address = listener.local_addr()?;
+        eprintln!("serving http://{address}/  (Ctrl-C stops the node)");
+        let options = ServerOptions { admin_token: token, ..ServerOptions::default() };
+        coalition_server::serve(listener, coalition_server::router(node, options), coalition_server::shutdown_signal())
+            .await
+            .context("the HTTP server failed")
+    })?;
+    tracing::info!("stopped; every acknowledged event is durable");
+    Ok(())
+}
+
+pub fn node(args: &NodeArgs) -> Result<Outcome> {
+    init_logging();
+    let given = args.genesis.as_deref().map(genesis::load_complete).transpose()?;
+    let genesis = data_dir::prepare(&args.data, given)?;
+    let key = args.key.as_deref().map(keys::load_signer).transpose()?;
+    let token = args.admin_token_file.as_deref().map(AdminToken::from_file).transpose()?;
+    if token.is_some() && key.is_none() {
+        bail!("--admin-token-file needs --key: a node without a key cannot sign for its members");
+    }
+    let node = Node::open(&args.data, genesis, key)
+        .with_context(|| format!("cannot open the node in {}", args.data.display()))?;
+    match node.org() {
+        Some(org) => tracing::info!(%org, "node ready"),
+        None => tracing::info!("read-only node ready"),
+    }
+    serve(node, token, args.listen)?;
+    Ok(Outcome::Success)
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no secure random source: {error}"))?;
+    Ok(bytes)
+}
+
+/// Creates the demo coalition in `dir` on first run; returns the node's key and token file.
+fn prepare_demo(dir: &Path) -> Result<(SignerKey, PathBuf)> {
+    let keys_dir = dir.join("keys");
+    let token_path = dir.join("admin-token");
+    if dir.join(data_dir::GENESIS_FILE).exists() {
+        let key = keys::load_signer(&keys_dir.join(format!("{DEMO_NODE_ORG}.key")))?;
+        return Ok((key, token_path));
+    }
+    eprintln!("creating the fictional demo coalition in {} ...", dir.display());
+    std::fs::create_dir_all(&keys_dir).with_context(|| format!("cannot create {}", keys_dir.display()))?;
+    let mut signers = Vec::new();
+    for (slug, _) in DEMO_MEMBERS {
+        let key = SignerKey::from_seed(demo_key_name(slug)?, random_bytes::<32>()?);
+        files::create_new(&keys_dir.join(format!("{slug}.key")), &format!("{}\n", key.to_secret_text()), true)?;
+        files::create_new(&keys_dir.join(format!("{slug}.vkey")), &format!("{}\n", key.verifier_key()), false)?;
+        signers.push(key);
+    }
+    let genesis = demo_genesis(&signers, Timestamp::parse(DEMO_CREATED)?)?;
+    let history = demo_history(&genesis, &signers, DEMO_CASES, DEMO_SEED)?;
+    let token: String = random_bytes::<ADMIN_TOKEN_RANDOM_BYTES>()?.iter().map(|byte| format!("{byte:02x}")).collect();
+    files::create_new(&token_path, &format!("{token}\n"), true)?;
+    let genesis = data_dir::prepare(dir, Some(genesis))?;
+    let org = OrgSlug::parse(DEMO_NODE_ORG)?;
+    let key = signers
+        .into_iter()
+        .find(|key| key.name().as_str().ends_with(&format!("/{org}")))
+        .context("the demo node's key is missing")?;
+    let node = Node::open(dir, genesis, None)?;
+    let count = history.len();
+    let report =
+        node.import(history.into_iter().enumerate().map(|(index, event)| (index as u64, event.note().to_owned())))?;
+    if !report.refused.is_empty() {
+        bail!("the demo history did not verify: {:?}", report.refused.first());
+    }
+    eprintln!("signed and stored {count} demo events for {DEMO_CASES} fictional cases");
+    Ok((key, token_path))
+}
+
+pub fn demo(args: &DemoArgs) -> Result<Outcome> {
+    init_logging();
+    let (key, token_path) = prepare_demo(&args.data)?;
+    let genesis = data_dir::prepare(&args.data, None)?;
+    let token = AdminToken::from_file(&token_path)?;
+    let node = Node::open(&args.data, genesis, Some(key))
+        .with_context(|| format!("cannot open the demo node in {}", args.data.display()))?;
+    eprintln!("demo node of {DEMO_NODE_ORG} (fictional data); member API token in {}", token_path.display());
+    serve(node, Some(token), args.listen)?;
+    Ok(Outcome::Success)
+}

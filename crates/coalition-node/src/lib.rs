@@ -1,0 +1,481 @@
+//! A member organisation's node, without network code: the durable replica of every feed, the
+//! member write path that signs the organisation's own events, and the projection.
+//!
+//! The node is the imperative shell around the pure core: it owns the store, the clock and the
+//! signing key, and keeps a [`Verifier`] and a [`Projector`] in step with what is durable. HTTP
+//! (coalition-server) and NATS (coalition-nats) call into it; it knows neither.
+//!
+//! The write path never forks the node's own feed: seq and prev are assigned under one lock in
+//! the order events are handed to the group committer, an event is durable before anyone can see
+//! it, and a failed commit resets the feed head to what is durable, so nothing that failed is
+//! ever continued.
+
+pub mod data_dir;
+pub mod demo;
+mod effect;
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use coalition_core::body::{BodyError, EventKind, parse_body};
+use coalition_core::event::{Event, EventError, EventId, OrgSlug, SignedEvent};
+use coalition_core::genesis::Genesis;
+use coalition_core::keys::SignerKey;
+use coalition_core::time::Timestamp;
+use coalition_core::verify::{Outcome, Tag, Verifier};
+use coalition_projector::{Projection, Projector};
+use coalition_store::{EventStore, GroupCommitter, MemoryStore, OpenOptions, StoreError};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+pub use effect::Refusal;
+
+/// Largest body a member may submit, in bytes of canonical JSON.
+pub const SUBMIT_BODY_BYTES_MAX: usize = coalition_core::body::BODY_JSON_BYTES_MAX;
+/// Events appended to the store per commit when importing.
+pub const IMPORT_BATCH_EVENTS: usize = 1024;
+/// Largest page of a feed read at once.
+pub const FEED_PAGE_EVENTS_MAX: usize = 1000;
+
+/// Why the node could not open or do its work.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key does not belong to a founding or admitted member of this coalition.
+    #[error("the key {0:?} is not named <origin>/<slug> for this coalition's origin")]
+    ForeignKey(String),
+    /// The genesis is not signed by every founder.
+    #[error("the genesis is not signed by every founding member: {0}")]
+    IncompleteGenesis(String),
+    /// The store holds an event the verifier refuses: the data directory was tampered with.
+    #[error("the store holds event {id} that does not verify: {reason}")]
+    Tampered {
+        /// The event.
+        id: EventId,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The projector refused an event (a limit was reached).
+    #[error("projection: {0}")]
+    Projection(String),
+}
+
+/// Why a member's event was not signed. Nothing was written when this is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// This node holds no key (a public mirror).
+    #[error("this node is read-only: it holds no signing key")]
+    ReadOnly,
+    /// The body is not valid JSON for the protocol (for example a fraction).
+    #[error("body: {0}")]
+    NotCanonical(String),
+    /// The body does not follow the schema of its kind.
+    #[error("{0}")]
+    Schema(#[from] BodyError),
+    /// The body is larger than [`SUBMIT_BODY_BYTES_MAX`].
+    #[error("the body is {bytes} bytes, more than the limit of {max}")]
+    TooLarge {
+        /// Size given.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A referenced case, proposal or edition is unknown.
+    #[error("unknown {what} {id}")]
+    UnknownReference {
+        /// What was referenced.
+        what: &'static str,
+        /// The id given.
+        id: EventId,
+    },
+    /// The event would have no effect.
+    #[error("{0}")]
+    Refused(String),
+    /// Signing failed (a protocol limit).
+    #[error("cannot sign: {0}")]
+    Event(#[from] EventError),
+    /// The store could not make the event durable (disk full, I/O): nothing was written.
+    #[error("the event could not be stored, nothing was written: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for SubmitError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::UnknownReference { what, id } => Self::UnknownReference { what, id },
+            Refusal::NoEffect(message) => Self::Refused(message),
+        }
+    }
+}
+
+/// A member's event, signed and durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    /// The event id.
+    pub id: EventId,
+    /// Its seq in the organisation's feed.
+    pub seq: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Events newly stored.
+    pub stored: u64,
+    /// Events already held.
+    pub duplicates: u64,
+    /// Events refused, with the caller's tag and the reason in words.
+    pub refused: Vec<(Tag, String)>,
+    /// Forks found (org, seq).
+    pub forks: Vec<(OrgSlug, u64)>,
+}
+
+/// Verification and projection, kept in step with the store.
+struct State {
+    verifier: Verifier,
+    projector: Projector,
+}
+
+/// The node's own feed as the write path sees it.
+struct Writer {
+    head: Option<(u64, EventId)>,
+    last_time: Timestamp,
+}
+
+struct Inner {
+    genesis: Genesis,
+    key: Option<SignerKey>,
+    org: Option<OrgSlug>,
+    store: Arc<dyn EventStore>,
+    committer: GroupCommitter,
+    writer: Mutex<Writer>,
+    state: Mutex<State>,
+    version: AtomicU64,
+    demo: bool,
+}
+
+/// A member organisation's node (or, without a key, a read-only mirror). Cheap to clone: every
+/// clone is the same node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Node").field("org", &self.inner.org).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind (no invariant spans a panic point
+    // that the next holder could observe half-done), so carry on rather than poison every request.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The current time in the protocol's form, never before `floor`.
+fn now_not_before(floor: Timestamp) -> Timestamp {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_seconds(seconds).map_or(floor, |now| now.max(floor))
+}
+
+/// Text typed by people enters in NFC, so one name has one byte form (verifiers never normalise).
+fn normalize_text(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(text.nfc().collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize_text).collect()),
+        Value::Object(fields) => Value::Object(
+            fields.into_iter().map(|(name, value)| (name.nfc().collect(), normalize_text(value))).collect(),
+        ),
+        other => other,
+    }
+}
+
+impl Node {
+    /// Opens (or creates) the node's durable store in `data_dir` and rebuilds the projection.
+    /// `key` is the organisation's signing key; `None` makes a read-only node.
+    ///
+    /// Start-up trusts the node's own store for signatures (they were verified before anything
+    /// was stored) but not for integrity: every event read back must hash to its id and chain to
+    /// its predecessor, which is what the store checks on every read. redb's page-checksum pass
+    /// is skipped for speed; the store's `verify_integrity` runs the full check on demand.
+    pub fn open(data_dir: &Path, genesis: Genesis, key: Option<SignerKey>) -> Result<Self, NodeError> {
+        let store = OpenOptions::new().check_pages(false).open(data_dir, genesis.ledger_id())?;
+        Self::with_store(Arc::new(store), genesis, key)
+    }
+
+    /// A node over an in-memory store (tests and tools).
+    pub fn open_in_memory(genesis: Genesis, key: Option<SignerKey>) -> Result<Self, NodeError> {
+        let store = MemoryStore::new(genesis.ledger_id());
+        Self::with_store(Arc::new(store), genesis, key)
+    }
+
+    /// A node over any store: replays what it holds into the verifier and the projector.
+    pub fn with_store(store: Arc<dyn EventStore>, genesis: Genesis, key: Option<SignerKey>) -> Result<Self, NodeError> {
+        genesis.require_complete().map_err(|error| NodeError::IncompleteGenesis(error.to_string()))?;
+        let org = match &key {
+            Some(key) => {
+                let name = key.name().as_str();
+                let slug = name
+                    .strip_prefix(genesis.doc().origin.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .and_then(|slug| OrgSlug::parse(slug).ok())
+                    .ok_or_else(|| NodeError::ForeignKey(name.to_owned()))?;
+                Some(slug)
+            }
+            None => None,
+        };
+        let mut state = State { verifier: Verifier::new(&genesis), projector: Projector::new(&genesis) };
+        let started = std::time::Instant::now();
+        let mut failure = None;
+        let replayed = store.for_each_event(&mut |event| match replay(&mut state, event) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => {
+                failure = Some(error);
+                ControlFlow::Break(())
+            }
+        })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        for proof in store.fork_proofs()? {
+            state
+                .projector
+                .insert_fork(&proof.org, proof.seq)
+                .map_err(|error| NodeError::Projection(error.to_string()))?;
+            state.projector.insert(proof.second).map_err(|error| NodeError::Projection(error.to_string()))?;
+        }
+        tracing::info!(events = replayed, elapsed_ms = started.elapsed().as_millis() as u64, "replayed the store");
+        let head = match &org {
+            Some(org) => store.head(org)?,
+            None => None,
+        };
+        let last_time = match head {
+            Some((seq, _)) => org
+                .as_ref()
+                .and_then(|org| store.read_feed(org, seq, 1).ok())
+                .and_then(|events| events.first().map(|event| event.event().time))
+                .unwrap_or(genesis.doc().created),
+            None => genesis.doc().created,
+        };
+        let demo = genesis.doc().name.contains("fictional");
+        let committer = GroupCommitter::start(Arc::clone(&store))?;
+        let inner = Inner {
+            genesis,
+            key,
+            org,
+            store,
+            committer,
+            writer: Mutex::new(Writer { head, last_time }),
+            state: Mutex::new(state),
+            version: AtomicU64::new(replayed),
+            demo,
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The coalition's genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.inner.genesis
+    }
+
+    /// The organisation this node signs for, if it holds a key.
+    pub fn org(&self) -> Option<&OrgSlug> {
+        self.inner.org.as_ref()
+    }
+
+    /// Whether the ledger is the fictional demo (every page must say so).
+    pub fn is_demo(&self) -> bool {
+        self.inner.demo
+    }
+
+    /// A number that grows whenever the projection changes: a validator for HTTP caches.
+    pub fn version(&self) -> u64 {
+        self.inner.version.load(Ordering::Acquire)
+    }
+
+    /// Reads the projection. Keep `read` short: writers wait for it.
+    pub fn with_projection<R>(&self, read: impl FnOnce(&Projection) -> R) -> R {
+        let mut state = lock(&self.inner.state);
+        read(state.projector.projection())
+    }
+
+    /// The head (seq, id) of every feed this node holds.
+    pub fn heads(&self) -> BTreeMap<OrgSlug, (u64, EventId)> {
+        lock(&self.inner.state).verifier.heads()
+    }
+
+    /// Up to `limit` (at most [`FEED_PAGE_EVENTS_MAX`]) events of `org`'s feed from `from_seq`.
+    pub fn read_feed(&self, org: &OrgSlug, from_seq: u64, limit: usize) -> Result<Vec<SignedEvent>, NodeError> {
+        Ok(self.inner.store.read_feed(org, from_seq.max(1), limit.min(FEED_PAGE_EVENTS_MAX))?)
+    }
+
+    /// Every stored event, feed by feed in seq order (for export).
+    pub fn for_each_event(&self, visitor: &mut dyn FnMut(SignedEvent) -> ControlFlow<()>) -> Result<u64, NodeError> {
+        Ok(self.inner.store.for_each_event(visitor)?)
+    }
+
+    /// Signs a new event of this node's organisation with `body` (JSON as a member typed it),
+    /// after checking the schema and that it would take effect, and returns once it is durable.
+    /// Blocking: it waits for the durable commit.
+    pub fn submit(&self, kind: EventKind, body: Value) -> Result<Submitted, SubmitError> {
+        let inner = &self.inner;
+        let (Some(key), Some(org)) = (&inner.key, &inner.org) else { return Err(SubmitError::ReadOnly) };
+        let body = normalize_text(body);
+        let text = coalition_core::canonical::to_canonical_profile(&body)
+            .map_err(|error| SubmitError::NotCanonical(error.to_string()))?;
+        if text.len() > SUBMIT_BODY_BYTES_MAX {
+            return Err(SubmitError::TooLarge { bytes: text.len(), max: SUBMIT_BODY_BYTES_MAX });
+        }
+        let body = parse_body(kind, &text)?;
+        if kind == EventKind::KeyRotated {
+            // The node would have to hold the new secret key to sign anything after the rotation;
+            // signing the announcement alone would leave it unable to continue its own feed.
+            return Err(SubmitError::Refused(
+                "a key rotation needs the new secret key on the node's machine; it cannot be requested over the member API"
+                    .into(),
+            ));
+        }
+        let deps = {
+            let mut state = lock(&inner.state);
+            if state.verifier.current_key(org).is_some_and(|current| *current != key.verifier_key()) {
+                return Err(SubmitError::Refused(format!(
+                    "this node's key is no longer {org}'s key in the ledger: restart the node with the current key"
+                )));
+            }
+            effect::check_effect(state.projector.projection(), org, &body)?;
+            let mut deps: Vec<EventId> =
+                state.verifier.heads().into_iter().filter(|(feed, _)| feed != org).map(|(_, (_, id))| id).collect();
+            deps.sort();
+            deps
+        };
+        let (pending, event) = {
+            let mut writer = lock(&inner.writer);
+            let (seq, prev) = writer.head.map_or((1, None), |(seq, id)| (seq + 1, Some(id)));
+            let time = now_not_before(writer.last_time.max(inner.genesis.doc().created));
+            let event = Event { ledger: inner.genesis.ledger_id(), org: org.clone(), seq, prev, time, deps, body };
+            let signed = event.sign(key)?;
+            // Enqueued under the writer lock: the committer sees this feed's events in seq order.
+            let pending = inner.committer.enqueue(signed.clone())?;
+            writer.head = Some((seq, signed.id()));
+            writer.last_time = time;
+            (pending, signed)
+        };
+        if let Err(error) = pending.wait() {
+            // Whatever failed was never seen by anyone: continue from what is durable.
+            let mut writer = lock(&inner.writer);
+            writer.head = inner.store.head(org).unwrap_or(None);
+            tracing::warn!(%error, "commit failed; the feed head is back at the durable head");
+            return Err(SubmitError::Store(error));
+        }
+        let submitted = Submitted { id: event.id(), seq: event.event().seq };
+        let mut state = lock(&inner.state);
+        // Our own freshly signed event: verified by construction, durable now.
+        apply(&mut state, event, &inner.version);
+        Ok(submitted)
+    }
+
+    /// Verifies notes from elsewhere (a bundle, a peer) and stores and applies the valid ones;
+    /// refused ones are reported and skipped. Idempotent.
+    pub fn import(&self, notes: impl IntoIterator<Item = (Tag, String)>) -> Result<ImportReport, NodeError> {
+        let inner = &self.inner;
+        let mut report = ImportReport::default();
+        let mut batch: Vec<SignedEvent> = Vec::new();
+        let mut state = lock(&inner.state);
+        for (tag, note) in notes {
+            let checked = state.verifier.check_owned(tag, note);
+            for outcome in state.verifier.accept(checked) {
+                match outcome {
+                    Outcome::Accepted { event, .. } => batch.push(*event),
+                    Outcome::Duplicate { .. } => report.duplicates += 1,
+                    Outcome::Rejected { tag, reason, .. } => report.refused.push((tag, reason.to_string())),
+                    Outcome::Frozen { event, .. } => {
+                        insert_projection(&mut state.projector, *event)?;
+                    }
+                    Outcome::Fork { fork, .. } => {
+                        let first = inner.store.get(&fork.first)?;
+                        let first_note = first.as_ref().map(SignedEvent::note).unwrap_or_default();
+                        inner.store.put_fork_proof(&fork.org, fork.seq, first_note, fork.second.note())?;
+                        state
+                            .projector
+                            .insert_fork(&fork.org, fork.seq)
+                            .map_err(|error| NodeError::Projection(error.to_string()))?;
+                        insert_projection(&mut state.projector, *fork.second)?;
+                        report.forks.push((fork.org, fork.seq));
+                    }
+                    _ => {}
+                }
+            }
+            if batch.len() >= IMPORT_BATCH_EVENTS {
+                report.stored += store_batch(inner, &mut state, &mut batch)?;
+            }
+        }
+        report.stored += store_batch(inner, &mut state, &mut batch)?;
+        for outcome in state.verifier.finish() {
+            if let Outcome::Rejected { tag, reason, .. } = outcome {
+                report.refused.push((tag, reason.to_string()));
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn insert_projection(projector: &mut Projector, event: SignedEvent) -> Result<(), NodeError> {
+    projector.insert(event).map(|_| ()).map_err(|error| NodeError::Projection(error.to_string()))
+}
+
+/// Makes verified events durable, then applies them to the projection.
+fn store_batch(inner: &Inner, state: &mut State, batch: &mut Vec<SignedEvent>) -> Result<u64, NodeError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let report = inner.store.append(batch)?;
+    for event in batch.drain(..) {
+        insert_projection(&mut state.projector, event)?;
+        inner.version.fetch_add(1, Ordering::AcqRel);
+    }
+    Ok(report.stored() as u64)
+}
+
+/// Places an event read back from the store.
+fn replay(state: &mut State, event: SignedEvent) -> Result<(), NodeError> {
+    let id = event.id();
+    for outcome in state.verifier.accept_trusted(0, event) {
+        match outcome {
+            Outcome::Accepted { event, .. } | Outcome::Frozen { event, .. } => {
+                insert_projection(&mut state.projector, *event)?
+            }
+            Outcome::Rejected { reason, id: rejected, .. } => {
+                return Err(NodeError::Tampered { id: rejected.unwrap_or(id), reason: reason.to_string() });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Applies our own durable event to the verifier and the projection.
+fn apply(state: &mut State, event: SignedEvent, version: &AtomicU64) {
+    let id = event.id();
+    for outcome in state.verifier.accept_trusted(0, event) {
+        match outcome {
+            Outcome::Accepted { event, .. } => {
+                if let Err(error) = state.projector.insert(*event) {
+                    tracing::error!(%id, %error, "the projector refused our own event");
+                }
+                version.fetch_add(1, Ordering::AcqRel);
+            }
+            Outcome::Rejected { reason, .. } => tracing::error!(%id, %reason, "our own event did not verify"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The JSON shapes of the HTTP API, shared by the server (which writes them) and the
+//! [`crate::client`] (which reads them), so the two cannot drift apart.
+//!
+//! Request bodies refuse unknown fields. Their leaves are plain JSON values: the node's body
+//! parser is the one place that checks them, so a bad value is reported with the same path and
+//! words whichever route carried it.
+
+use std::collections::BTreeMap;
+
+use coalition_core::body::{Criterion, Digest, EventKind, ExclusionGround, Facts, Policy, Sign};
+use coalition_core::event::{EventId, LedgerId, OrgSlug};
+use coalition_core::time::Date;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// Errors and receipts
+// ---------------------------------------------------------------------------------------------
+
+/// The body of every error response: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for people and for programs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable code: `malformed_json`, `invalid_request`, `unknown_field`, `invalid_body`,
+    /// `sensitive_data`, `unauthorized`, `not_found`, `unknown_reference`, `no_effect`,
+    /// `too_large`, `unsupported_media_type`, `store_unavailable`, `timeout`, `overloaded`, ...
+    pub code: String,
+    /// What is wrong and, where it helps, what to do, in plain words.
+    pub message: String,
+    /// The JSON path of the field at fault in the request body, like `facts.region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The answer to every member write (201 Created): the event signed and made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    /// The event id (for `case.opened`, the new case's id).
+    pub id: EventId,
+    /// Its seq in this organisation's feed.
+    pub seq: u64,
+    /// Its kind.
+    pub kind: EventKind,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member requests
+// ---------------------------------------------------------------------------------------------
+
+/// Keeps an explicit `null` as `Some(Value::Null)` (absent stays `None`), so the node refuses it
+/// with its own words instead of this layer silently reading it as absent.
+fn keep_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// `POST /api/v1/member/events`: any event kind with its body (the scripting path).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The event kind, like `person.added`.
+    pub kind: String,
+    /// The body, as docs/PROTOCOL.md §7 and `schemas/events/` describe it.
+    pub body: Value,
+}
+
+/// `POST /api/v1/member/cases`: open a case (`case.opened`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    /// The facts known now (at least `name_uk` or `name_en`).
+    pub facts: Value,
+}
+
+/// `PATCH /api/v1/member/cases/{case}`: set and clear facts (`case.updated`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCase {
+    /// Fields to set.
+    #[serde(default, deserialize_with = "keep_null", skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Value>,
+    /// Names of fields to clear, sorted.
+    #[serde(default, deserialize_with = "keep_null", skip_serializing_if = "Option::is_none")]
+    pub clear: Option<Value>,
+}
+
+/// `POST /api/v1/member/cases/{case}/criteria`: assert a criterion (`criterion.asserted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertCriterion {
+    /// `a` to `e`.
+    pub criterion: Value,
+    /// Reasoning in Ukrainian.
+    #[serde(default, deserialize_with = "keep_null", skip_serializing_if = "Option::is_none")]
+    pub reasoning_uk: Option<Value>,
+    /// Reasoning in English.
+    #[serde(default, deserialize_with = "keep_null", skip_serializing_if = "Option::is_none")]
+    pub reasoning_en: Option<Value>,
+}
+
+/// `POST /api/v1/member/cases/{case}/signs`: note a public sign (`sign.noted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteSign {
+    /// The sign, like `free_speech`.
+    pub sign: Value,
+}
+
+/// `POST /api/v1/member/cases/{case}/exclusion`: raise an exclusion (`exclusion.raised`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaiseExclusion {
+    /// The ground, like `general_crime`. No free text: deliberation is sensitive.
+    pub ground: Value,
+}
+
+/// `POST /api/v1/member/cases/{case}/release`: record a release (`person.released`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRelease {
+    /// The day of release, `YYYY-MM-DD`.
+    pub date: Value,
+    /// `exchange`, `end_of_term`, `acquittal`, `pardon` or `other`.
+    pub circumstances: Value,
+}
+
+/// `POST /api/v1/member/cases/{case}/redetention` and `.../death`: a dated change
+/// (`person.detained`, `person.died`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDate {
+    /// The day, `YYYY-MM-DD`.
+    pub date: Value,
+}
+
+/// `POST /api/v1/member/members`: propose admitting an organisation (`member.proposed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeMember {
+    /// Its slug.
+    pub slug: Value,
+    /// Its display name.
+    pub name: Value,
+    /// Its verifier key, named `<origin>/<slug>`.
+    pub vkey: Value,
+}
+
+/// `POST /api/v1/member/policy`: propose new quorums (`policy.proposed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposePolicy {
+    /// The four quorums.
+    pub policy: Value,
+}
+
+/// `POST /api/v1/member/key`: this organisation's new key (`key.rotated`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// The new verifier key.
+    pub vkey: Value,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member reads
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/v1/member/pending`: the work waiting on members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The organisation this node signs for.
+    pub org: Option<OrgSlug>,
+    /// The policy in force.
+    pub policy: Policy,
+    /// Cases one endorsement short of the listing quorum that otherwise qualify, by id.
+    pub cases_one_short: Vec<PendingCase>,
+    /// Proposals still open, by id.
+    pub open_proposals: Vec<ProposalSummary>,
+    /// Editions not yet official, by id.
+    pub editions_below_quorum: Vec<EditionSummary>,
+}
+
+/// A case one endorsement short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCase {
+    /// The case id.
+    pub id: EventId,
+    /// The name in Ukrainian, if recorded.
+    pub name_uk: Option<String>,
+    /// The name in English, if recorded.
+    pub name_en: Option<String>,
+    /// Who opened it.
+    pub opened_by: OrgSlug,
+    /// The current members endorsing it.
+    pub endorsed_by: Vec<OrgSlug>,
+    /// Whether this node's organisation endorses it already.
+    pub endorsed_by_you: bool,
+}
+
+/// What a proposal changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalChange {
+    /// Admit an organisation.
+    Admit {
+        /// Its slug.
+        slug: OrgSlug,
+        /// Its display name.
+        name: String,
+        /// Its verifier key.
+        vkey: String,
+    },
+    /// Remove a member.
+    Remove {
+        /// Its slug.
+        slug: OrgSlug,
+    },
+    /// New quorums.
+    Policy(Policy),
+    /// A kind of change this version of the API does not name, described for people.
+    Other(String),
+}
+
+/// A governance proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalSummary {
+    /// The proposal id (approve it at `POST /api/v1/member/proposals/{id}/approval`).
+    pub id: EventId,
+    /// Who proposed it.
+    pub proposer: OrgSlug,
+    /// What it changes.
+    pub change: ProposalChange,
+    /// Organisations whose approval took effect, sorted.
+    pub approvals: Vec<OrgSlug>,
+    /// Whether this node's organisation approved it already.
+    pub approved_by_you: bool,
+}
+
+/// A proposed edition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditionSummary {
+    /// The edition id.
+    pub id: EventId,
+    /// Who proposed it.
+    pub proposer: OrgSlug,
+    /// The month, `YYYY-MM`.
+    pub label: String,
+    /// The number of entries it states.
+    pub count: u64,
+    /// The Merkle root it states.
+    pub root: Digest,
+    /// The list hash it states.
+    pub list_hash: Digest,
+    /// Who cosigned it, sorted.
+    pub cosigners: Vec<OrgSlug>,
+    /// Whether this node's organisation cosigned it already.
+    pub cosigned_by_you: bool,
+}
+
+/// `GET /api/v1/member/cases/{case}`: everything the projection holds about a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDetail {
+    /// The case id.
+    pub id: EventId,
+    /// Who opened it.
+    pub opened_by: OrgSlug,
+    /// `under_review`, `listed`, `released`, `died`, `delisted` or `excluded`.
+    pub status: String,
+    /// The date of the current status.
+    pub status_date: Option<Date>,
+    /// Whether it is an entry of the joint list.
+    pub in_list: bool,
+    /// Whether it qualifies for the list now.
+    pub qualifies: bool,
+    /// What the rules count now.
+    pub assessment: AssessmentBody,
+    /// The current facts.
+    pub facts: Facts,
+    /// Every criterion assertion, sorted by criterion then organisation.
+    pub claims: Vec<ClaimBody>,
+    /// Every sign noted, sorted by sign then organisation.
+    pub signs: Vec<SignBody>,
+    /// Every recorded endorsement, sorted by organisation.
+    pub endorsements: Vec<EndorsementBody>,
+    /// Every exclusion raised and not withdrawn, sorted by organisation.
+    pub exclusions: Vec<ExclusionBody>,
+    /// Held, released or dead.
+    pub detention: DetentionBody,
+    /// Every status the case has had, oldest first.
+    pub history: Vec<HistoryBody>,
+    /// The last event that had an effect on it.
+    pub last_event: EventId,
+}
+
+/// Endorsements, criteria and exclusions counted against the current members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssessmentBody {
+    /// Endorsements by current members.
+    pub endorsements: usize,
+    /// The listing quorum in force.
+    pub listing_quorum: u32,
+    /// Whether a current member asserts some criterion.
+    pub criterion_stands: bool,
+    /// Whether exclusions by current members reach the exclusion quorum.
+    pub exclusion_stands: bool,
+}
+
+/// One organisation's assertion of one criterion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimBody {
+    /// The criterion.
+    pub criterion: Criterion,
+    /// Who asserts it.
+    pub org: OrgSlug,
+    /// Reasoning in Ukrainian.
+    pub reasoning_uk: Option<String>,
+    /// Reasoning in English.
+    pub reasoning_en: Option<String>,
+    /// Whether it counts (its organisation is a current member).
+    pub counts: bool,
+}
+
+/// A sign noted by an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignBody {
+    /// The sign.
+    pub sign: Sign,
+    /// Who noted it.
+    pub org: OrgSlug,
+}
+
+/// An organisation's endorsement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndorsementBody {
+    /// Who endorses.
+    pub org: OrgSlug,
+    /// Whether it counts (its organisation is a current member).
+    pub counts: bool,
+}
+
+/// An organisation's exclusion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionBody {
+    /// Who raised it.
+    pub org: OrgSlug,
+    /// On which ground.
+    pub ground: ExclusionGround,
+}
+
+/// Held, released or dead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetentionBody {
+    /// `detained`, `released` or `died`.
+    pub state: String,
+    /// The day of release or death.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Date>,
+    /// How the person was released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circumstances: Option<String>,
+}
+
+/// One change of status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryBody {
+    /// The new status.
+    pub status: String,
+    /// The event that changed it.
+    pub event: EventId,
+    /// The date of the change.
+    pub date: Date,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public reads
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/v1/list`: the joint list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListBody {
+    /// `coalition-ledger/list/v1`.
+    pub format: String,
+    /// The ledger id.
+    pub ledger: LedgerId,
+    /// Whether this is the fictional demo ledger.
+    pub demo: bool,
+    /// How many entries.
+    pub count: usize,
+    /// BLAKE3 of the canonical list document (`GET /api/v1/list/canonical` serves its bytes).
+    pub hash: Digest,
+    /// Public counts.
+    pub counts: CountsBody,
+    /// The entries, sorted by case id, each as in the canonical list document
+    /// (docs/PROTOCOL.md §12.10).
+    pub entries: Vec<Value>,
+}
+
+/// Public counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountsBody {
+    /// Entries of the joint list (listed, released, died).
+    pub in_list: usize,
+    /// People detained now (status `listed`).
+    pub detained_now: usize,
+    /// Cases by status.
+    pub by_status: BTreeMap<String, usize>,
+    /// People detained now by region of detention (`unknown`: not recorded).
+    pub by_region: BTreeMap<String, usize>,
+    /// People detained now by year of detention (`unknown`: not recorded).
+    pub by_detention_year: BTreeMap<String, usize>,
+}
+
+/// `GET /api/v1/feeds/{org}`: a page of one organisation's signed notes, in seq order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPage {
+    /// The organisation.
+    pub org: OrgSlug,
+    /// The seq of the first note.
+    pub from: u64,
+    /// The signed notes (C2SP signed-note text, exactly as signed).
+    pub notes: Vec<String>,
+    /// The seq to ask for next, when this page was full.
+    pub next: Option<u64>,
+    /// The seq of the feed's head on this node, if it holds any event of it.
+    pub head: Option<u64>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// How many feeds this node holds events of.
+    pub feeds: usize,
+    /// Whether this is the fictional demo ledger.
+    pub demo: bool,
+}

@@ -1,0 +1,422 @@
+//! The member (admin) API under `/api/v1/member/`: every route checks the bearer token, builds an
+//! event body from the request and the URL, and hands it to [`coalition_node::Node::submit`]; the
+//! two reads translate the projection into JSON. Which body is valid and whether an event would
+//! have an effect is the node's to say; this module only carries the question and the answer.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use coalition_core::body::EventKind;
+use coalition_core::event::{EventId, OrgSlug};
+use coalition_node::Node;
+use coalition_projector::{CaseView, Detention, Edition, Projection, Proposal, ProposedChange};
+use serde_json::{Map, Value, json};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+use crate::api::{
+    AssertCriterion, AssessmentBody, CaseDetail, ClaimBody, DetentionBody, EditionSummary, EndorsementBody,
+    ExclusionBody, HistoryBody, NoteSign, OpenCase, Pending, PendingCase, ProposalChange, ProposalSummary,
+    ProposeMember, ProposePolicy, RaiseExclusion, RecordDate, RecordRelease, RotateKey, SignBody, SubmitRequest,
+    Submitted, UpdateCase,
+};
+use crate::auth::{AdminToken, require_bearer};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, NoBody, event_id, org_slug};
+
+/// Longest piece of an unknown event kind quoted back in an error, in characters.
+const QUOTED_KIND_CHARS_MAX: usize = 40;
+
+/// The member routes, relative to `/api/v1/member`, behind the bearer check. Responses are never
+/// cached: they are about one organisation's work and change with every event.
+pub(crate) fn routes(state: AppState, token: AdminToken) -> Router {
+    Router::new()
+        .route("/events", post(submit_event))
+        .route("/cases", post(open_case))
+        .route("/cases/{case}", get(case_detail).patch(update_case))
+        .route("/cases/{case}/criteria", post(assert_criterion))
+        .route("/cases/{case}/criteria/{criterion}", axum::routing::delete(withdraw_criterion))
+        .route("/cases/{case}/signs", post(note_sign))
+        .route("/cases/{case}/exclusion", post(raise_exclusion).delete(withdraw_exclusion))
+        .route("/cases/{case}/endorsement", post(endorse).delete(withdraw_endorsement))
+        .route("/cases/{case}/release", post(record_release))
+        .route("/cases/{case}/redetention", post(record_redetention))
+        .route("/cases/{case}/death", post(record_death))
+        .route("/members", post(propose_member))
+        .route("/members/{slug}/removal", post(propose_removal))
+        .route("/proposals/{proposal}/approval", post(approve))
+        .route("/policy", post(propose_policy))
+        .route("/key", post(rotate_key))
+        .route("/pending", get(pending))
+        .route_layer(from_fn_with_state(token, require_bearer))
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .with_state(state)
+}
+
+/// Runs blocking node work (a durable commit, a projection lock) off the async workers.
+pub(crate) async fn blocking<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Result<R, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        tracing::error!(%error, "blocking node work failed");
+        ApiError::internal()
+    })
+}
+
+/// Submits `body` as an event of `kind` and answers 201 with the receipt (and, for a new case,
+/// its URL in `Location`).
+async fn submit(node: &Node, kind: EventKind, body: Value) -> Result<Response, ApiError> {
+    let node = node.clone();
+    let submitted = blocking(move || node.submit(kind, body)).await??;
+    let receipt = Submitted { id: submitted.id, seq: submitted.seq, kind };
+    let mut response = (StatusCode::CREATED, axum::Json(receipt)).into_response();
+    if kind == EventKind::CaseOpened
+        && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/member/cases/{}", submitted.id))
+    {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// A body naming `case` plus the fields given (absent ones left out).
+fn case_body(case: EventId, fields: impl IntoIterator<Item = (&'static str, Option<Value>)>) -> Value {
+    let mut body = Map::new();
+    body.insert("case".to_owned(), Value::String(case.to_string()));
+    for (name, value) in fields {
+        if let Some(value) = value {
+            body.insert(name.to_owned(), value);
+        }
+    }
+    Value::Object(body)
+}
+
+fn case_id(text: &str) -> Result<EventId, ApiError> {
+    event_id("case", text)
+}
+
+// --- writes -----------------------------------------------------------------------------------
+
+async fn submit_event(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<SubmitRequest>,
+) -> Result<Response, ApiError> {
+    let kind = EventKind::parse(&request.kind).ok_or_else(|| {
+        let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let shown: String = request.kind.chars().take(QUOTED_KIND_CHARS_MAX).collect();
+        ApiError::bad_request(
+            "unknown_kind",
+            format!("unknown event kind {shown:?}; expected one of: {}", known.join(", ")),
+        )
+        .at("kind")
+    })?;
+    // Paths in schema errors are relative to the event body, which sits under `body` here.
+    submit(&state.node, kind, request.body).await.map_err(|mut error| {
+        if matches!(error.code, "invalid_body" | "sensitive_data") {
+            let path = error.path.take();
+            error.path = Some(path.map_or_else(|| "body".to_owned(), |path| format!("body.{path}")));
+        }
+        error
+    })
+}
+
+async fn open_case(State(state): State<AppState>, JsonBody(request): JsonBody<OpenCase>) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::CaseOpened, json!({ "facts": request.facts })).await
+}
+
+async fn update_case(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<UpdateCase>,
+) -> Result<Response, ApiError> {
+    let body = case_body(case_id(&case)?, [("facts", request.facts), ("clear", request.clear)]);
+    submit(&state.node, EventKind::CaseUpdated, body).await
+}
+
+async fn assert_criterion(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<AssertCriterion>,
+) -> Result<Response, ApiError> {
+    let body = case_body(
+        case_id(&case)?,
+        [
+            ("criterion", Some(request.criterion)),
+            ("reasoning_uk", request.reasoning_uk),
+            ("reasoning_en", request.reasoning_en),
+        ],
+    );
+    submit(&state.node, EventKind::CriterionAsserted, body).await
+}
+
+async fn withdraw_criterion(
+    State(state): State<AppState>,
+    Path((case, criterion)): Path<(String, String)>,
+    _: NoBody,
+) -> Result<Response, ApiError> {
+    let body = case_body(case_id(&case)?, [("criterion", Some(Value::String(criterion)))]);
+    submit(&state.node, EventKind::CriterionWithdrawn, body).await
+}
+
+async fn note_sign(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<NoteSign>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::SignNoted, case_body(case_id(&case)?, [("sign", Some(request.sign))])).await
+}
+
+async fn raise_exclusion(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<RaiseExclusion>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::ExclusionRaised, case_body(case_id(&case)?, [("ground", Some(request.ground))]))
+        .await
+}
+
+async fn withdraw_exclusion(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    _: NoBody,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::ExclusionWithdrawn, case_body(case_id(&case)?, [])).await
+}
+
+async fn endorse(State(state): State<AppState>, Path(case): Path<String>, _: NoBody) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::PersonAdded, case_body(case_id(&case)?, [])).await
+}
+
+async fn withdraw_endorsement(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    _: NoBody,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::PersonRemoved, case_body(case_id(&case)?, [])).await
+}
+
+async fn record_release(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<RecordRelease>,
+) -> Result<Response, ApiError> {
+    let body =
+        case_body(case_id(&case)?, [("date", Some(request.date)), ("circumstances", Some(request.circumstances))]);
+    submit(&state.node, EventKind::PersonReleased, body).await
+}
+
+async fn record_redetention(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<RecordDate>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::PersonDetained, case_body(case_id(&case)?, [("date", Some(request.date))])).await
+}
+
+async fn record_death(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    JsonBody(request): JsonBody<RecordDate>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::PersonDied, case_body(case_id(&case)?, [("date", Some(request.date))])).await
+}
+
+async fn propose_member(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<ProposeMember>,
+) -> Result<Response, ApiError> {
+    let body = json!({ "slug": request.slug, "name": request.name, "vkey": request.vkey });
+    submit(&state.node, EventKind::MemberProposed, body).await
+}
+
+async fn propose_removal(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    _: NoBody,
+) -> Result<Response, ApiError> {
+    let slug = org_slug(&slug)?;
+    submit(&state.node, EventKind::MemberRemovalProposed, json!({ "slug": slug })).await
+}
+
+/// Approves a proposal with `member.approved` or `policy.approved`, whichever its kind takes.
+async fn approve(State(state): State<AppState>, Path(proposal): Path<String>, _: NoBody) -> Result<Response, ApiError> {
+    let id = event_id("proposal", &proposal)?;
+    let node = state.node.clone();
+    let kind = blocking(move || {
+        node.with_projection(|projection| {
+            projection.proposal(&id).map(|found| match found.change {
+                ProposedChange::Policy(_) => EventKind::PolicyApproved,
+                _ => EventKind::MemberApproved,
+            })
+        })
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_reference",
+            format!("this node knows no proposal {id}: check the id, or wait until the node has it"),
+        )
+    })?;
+    submit(&state.node, kind, json!({ "proposal": id })).await
+}
+
+async fn propose_policy(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<ProposePolicy>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::PolicyProposed, json!({ "policy": request.policy })).await
+}
+
+async fn rotate_key(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RotateKey>,
+) -> Result<Response, ApiError> {
+    submit(&state.node, EventKind::KeyRotated, json!({ "vkey": request.vkey })).await
+}
+
+// --- reads ------------------------------------------------------------------------------------
+
+async fn pending(State(state): State<AppState>) -> Result<axum::Json<Pending>, ApiError> {
+    let node = state.node.clone();
+    let pending = blocking(move || {
+        let me = node.org().cloned();
+        node.with_projection(|projection| pending_body(projection, me))
+    })
+    .await?;
+    Ok(axum::Json(pending))
+}
+
+async fn case_detail(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+) -> Result<axum::Json<CaseDetail>, ApiError> {
+    let id = case_id(&case)?;
+    let node = state.node.clone();
+    let detail = blocking(move || {
+        node.with_projection(|projection| projection.case(&id).map(|case| case_detail_body(projection, &case)))
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("this node knows no case {id}")))?;
+    Ok(axum::Json(detail))
+}
+
+fn pending_body(projection: &Projection, me: Option<OrgSlug>) -> Pending {
+    let work = projection.pending();
+    let mine = |slugs: &[OrgSlug]| me.as_ref().is_some_and(|me| slugs.contains(me));
+    let cases_one_short = work
+        .cases_one_short
+        .iter()
+        .filter_map(|id| projection.case(id))
+        .map(|case| {
+            let endorsed_by: Vec<OrgSlug> = case.counted_endorsements().into_iter().cloned().collect();
+            PendingCase {
+                id: case.id(),
+                name_uk: case.facts().name_uk.clone(),
+                name_en: case.facts().name_en.clone(),
+                opened_by: case.opened_by().clone(),
+                endorsed_by_you: mine(&endorsed_by),
+                endorsed_by,
+            }
+        })
+        .collect();
+    let open_proposals = work.open_proposals.iter().map(|proposal| proposal_summary(proposal, &mine)).collect();
+    let editions_below_quorum =
+        work.editions_below_quorum.iter().map(|edition| edition_summary(edition, &mine)).collect();
+    Pending { org: me.clone(), policy: *projection.policy(), cases_one_short, open_proposals, editions_below_quorum }
+}
+
+fn proposal_summary(proposal: &Proposal, mine: &impl Fn(&[OrgSlug]) -> bool) -> ProposalSummary {
+    let change = match &proposal.change {
+        ProposedChange::Admit { slug, name, key } => {
+            ProposalChange::Admit { slug: slug.clone(), name: name.clone(), vkey: key.to_string() }
+        }
+        ProposedChange::Remove { slug } => ProposalChange::Remove { slug: slug.clone() },
+        ProposedChange::Policy(policy) => ProposalChange::Policy(*policy),
+        // A kind of change added to the projector after this server was written.
+        other => ProposalChange::Other(format!("{other:?}")),
+    };
+    ProposalSummary {
+        id: proposal.id,
+        proposer: proposal.proposer.clone(),
+        change,
+        approved_by_you: mine(&proposal.approvals),
+        approvals: proposal.approvals.clone(),
+    }
+}
+
+fn edition_summary(edition: &Edition, mine: &impl Fn(&[OrgSlug]) -> bool) -> EditionSummary {
+    EditionSummary {
+        id: edition.id,
+        proposer: edition.proposer.clone(),
+        label: edition.label.clone(),
+        count: edition.count,
+        root: edition.root,
+        list_hash: edition.list_hash,
+        cosigned_by_you: mine(&edition.cosigners),
+        cosigners: edition.cosigners.clone(),
+    }
+}
+
+fn case_detail_body(projection: &Projection, case: &CaseView<'_>) -> CaseDetail {
+    let assessment = case.assessment();
+    let counted = case.counted_endorsements();
+    let detention = match case.detention() {
+        Detention::Released { date, circumstances } => DetentionBody {
+            state: "released".to_owned(),
+            date: Some(date),
+            circumstances: Some(circumstances.as_str().to_owned()),
+        },
+        Detention::Died { date } => DetentionBody { state: "died".to_owned(), date: Some(date), circumstances: None },
+        _ => DetentionBody { state: "detained".to_owned(), date: None, circumstances: None },
+    };
+    CaseDetail {
+        id: case.id(),
+        opened_by: case.opened_by().clone(),
+        status: case.status().as_str().to_owned(),
+        status_date: case.status_date(),
+        in_list: case.status().is_in_list(),
+        qualifies: case.qualifies(),
+        assessment: AssessmentBody {
+            endorsements: assessment.endorsements,
+            listing_quorum: projection.policy().listing_quorum,
+            criterion_stands: assessment.criterion_stands,
+            exclusion_stands: assessment.exclusion_stands,
+        },
+        facts: case.facts().clone(),
+        claims: case
+            .claims()
+            .into_iter()
+            .map(|claim| ClaimBody {
+                criterion: claim.criterion,
+                org: claim.org.clone(),
+                reasoning_uk: claim.reasoning.and_then(|reasoning| reasoning.uk.clone()),
+                reasoning_en: claim.reasoning.and_then(|reasoning| reasoning.en.clone()),
+                counts: claim.counts,
+            })
+            .collect(),
+        signs: case.signs().into_iter().map(|(sign, org)| SignBody { sign, org: org.clone() }).collect(),
+        endorsements: case
+            .endorsements()
+            .into_iter()
+            .map(|org| EndorsementBody { org: org.clone(), counts: counted.contains(&org) })
+            .collect(),
+        exclusions: case
+            .exclusions()
+            .into_iter()
+            .map(|(org, ground)| ExclusionBody { org: org.clone(), ground })
+            .collect(),
+        detention,
+        history: case
+            .history()
+            .iter()
+            .map(|change| HistoryBody {
+                status: change.status.as_str().to_owned(),
+                event: change.event,
+                date: change.date,
+            })
+            .collect(),
+        last_event: case.last_event(),
+    }
+}

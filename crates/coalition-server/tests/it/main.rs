@@ -1,0 +1,9 @@
+//! Integration tests of coalition-server: the router in-process (`tower::ServiceExt::oneshot`)
+//! over in-memory nodes, and the blocking client against a server on a loopback port.
+
+mod client;
+mod fixtures;
+mod limits;
+mod member;
+mod public;
+mod token;
