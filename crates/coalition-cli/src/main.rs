@@ -62,6 +62,8 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a node with a fictional demo coalition on this machine (no other service needed).
     Demo(node_cmd::DemoArgs),
+    /// Replace your organisation's signing key (the node must be stopped).
+    RotateKey(node_cmd::RotateKeyArgs),
     /// Write every event of a node's data directory to standard output as a bundle.
     Export(store_cmd::ExportArgs),
     /// Verify bundles and add their valid events to a node's data directory.
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Export(args) => store_cmd::export(&args),
         Command::Node(args) => node_cmd::node(&args),
         Command::Demo(args) => node_cmd::demo(&args),
+        Command::RotateKey(args) => node_cmd::rotate_key(&args),
         Command::Import(args) => store_cmd::import(&args),
     };
     match result {

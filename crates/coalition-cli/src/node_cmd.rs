@@ -175,3 +175,49 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
     serve(node, Some(token), args.listen)?;
     Ok(Outcome::Success)
 }
+
+/// Replace your organisation's signing key (the node must be stopped).
+///
+/// Generates a new key with the same name, writes it to --out (mode 0600; never overwrites),
+/// then signs, with the current key, the event that announces it. From then on only the new key
+/// signs for your organisation: restart the node with `--key` pointing at the new file, and keep
+/// the old file offline (it can no longer sign anything that counts).
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  coalition rotate-key --data node-data --key keys/zmina.key --out keys/zmina-2027.key"
+)]
+pub struct RotateKeyArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// The current secret key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// Where to write the new secret key (its verifier key goes beside it, with .vkey).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn rotate_key(args: &RotateKeyArgs) -> Result<Outcome> {
+    let genesis = data_dir::prepare(&args.data, None)?;
+    let current = keys::load_signer(&args.key)?;
+    let new_key = SignerKey::from_seed(current.name().clone(), random_bytes::<32>()?);
+    let node = Node::open(&args.data, genesis, Some(current))
+        .with_context(|| format!("cannot open the node in {} (is it running? stop it first)", args.data.display()))?;
+    files::create_new(&args.out, &format!("{}\n", new_key.to_secret_text()), true)?;
+    let submitted = match node.rotate_key(&new_key) {
+        Ok(submitted) => submitted,
+        Err(error) => {
+            // Nothing was signed: the new key must not linger as if it were in use.
+            let _ = std::fs::remove_file(&args.out);
+            return Err(error).context("the rotation was not signed");
+        }
+    };
+    let vkey_path = args.out.with_extension("vkey");
+    if let Err(error) = files::create_new(&vkey_path, &format!("{}\n", new_key.verifier_key()), false) {
+        eprintln!("warning: {error:#} (the rotation is signed; the verifier key is printed below)");
+    }
+    eprintln!("signed key.rotated (seq {}); restart the node with --key {}", submitted.seq, args.out.display());
+    println!("{}", new_key.verifier_key());
+    Ok(Outcome::Success)
+}

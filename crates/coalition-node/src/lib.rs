@@ -328,6 +328,36 @@ impl Node {
     /// after checking the schema and that it would take effect, and returns once it is durable.
     /// Blocking: it waits for the durable commit.
     pub fn submit(&self, kind: EventKind, body: Value) -> Result<Submitted, SubmitError> {
+        if kind == EventKind::KeyRotated {
+            // The node would have to hold the new secret key to sign anything after the rotation;
+            // signing the announcement alone would leave it unable to continue its own feed.
+            return Err(SubmitError::Refused(
+                "a key rotation needs the new secret key on the node's machine: stop the node and run \
+                 `coalition rotate-key`; it cannot be requested over the member API"
+                    .into(),
+            ));
+        }
+        self.sign_and_store(kind, body)
+    }
+
+    /// Announces `new_key` as the organisation's key from its next event on, signed with the
+    /// current key. Afterwards this node refuses to sign (its key is no longer the org's): restart
+    /// it with `new_key`.
+    pub fn rotate_key(&self, new_key: &SignerKey) -> Result<Submitted, SubmitError> {
+        let (Some(key), Some(_)) = (&self.inner.key, &self.inner.org) else { return Err(SubmitError::ReadOnly) };
+        if new_key.name() != key.name() {
+            return Err(SubmitError::Refused(format!(
+                "the new key must carry the same name as the current one ({})",
+                key.name().as_str()
+            )));
+        }
+        if new_key.verifier_key() == key.verifier_key() {
+            return Err(SubmitError::Refused("the new key is the current key".into()));
+        }
+        self.sign_and_store(EventKind::KeyRotated, serde_json::json!({ "vkey": new_key.verifier_key().to_string() }))
+    }
+
+    fn sign_and_store(&self, kind: EventKind, body: Value) -> Result<Submitted, SubmitError> {
         let inner = &self.inner;
         let (Some(key), Some(org)) = (&inner.key, &inner.org) else { return Err(SubmitError::ReadOnly) };
         let body = normalize_text(body);
@@ -337,14 +367,6 @@ impl Node {
             return Err(SubmitError::TooLarge { bytes: text.len(), max: SUBMIT_BODY_BYTES_MAX });
         }
         let body = parse_body(kind, &text)?;
-        if kind == EventKind::KeyRotated {
-            // The node would have to hold the new secret key to sign anything after the rotation;
-            // signing the announcement alone would leave it unable to continue its own feed.
-            return Err(SubmitError::Refused(
-                "a key rotation needs the new secret key on the node's machine; it cannot be requested over the member API"
-                    .into(),
-            ));
-        }
         let deps = {
             let mut state = lock(&inner.state);
             if state.verifier.current_key(org).is_some_and(|current| *current != key.verifier_key()) {

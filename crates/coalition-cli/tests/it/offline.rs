@@ -464,3 +464,47 @@ fn honest_events_that_name_a_forked_feed_still_count() {
     assert!(text.contains("listing   1 of 2"), "{text}");
     assert!(!text.lines().any(|line| line.contains("falsified_evidence") && line.contains("no effect")), "{text}");
 }
+
+#[test]
+fn import_export_and_key_rotation_of_a_stopped_node() {
+    let coalition = Coalition::new();
+    ok(coalition.sign("zmina", "case.opened", CASE_BODY));
+    ok(coalition.sign("crimea-sos", "case.opened", CASE_BODY));
+    let path = coalition.path();
+    ok(run(path, &["import", "--data", "data", "--genesis", "genesis.note", "ledger.jsonl"]));
+    let again = run(path, &["import", "--data", "data", "ledger.jsonl"]);
+    assert!(stderr(&again).contains("0 new events (2 already held)"), "{}", stderr(&again));
+
+    let vkey = ok(run(path, &["rotate-key", "--data", "data", "--key", "keys/zmina.key", "--out", "keys/zmina-2.key"]));
+    assert!(vkey.starts_with("coalition.example/zmina+"), "{vkey}");
+    let stale = run(path, &["rotate-key", "--data", "data", "--key", "keys/zmina.key", "--out", "keys/zmina-3.key"]);
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(stderr(&stale).contains("no longer"), "{}", stderr(&stale));
+    assert!(!path.join("keys/zmina-3.key").exists(), "an unused key must not be left behind");
+
+    let export = run(path, &["export", "--data", "data"]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    std::fs::write(path.join("export.jsonl"), &export.stdout).expect("write");
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(run(path, &["verify", "--genesis", "genesis.note", "export.jsonl", "--json"])))
+            .expect("json");
+    assert_eq!(report["events"], 3);
+    // The new key signs zmina's next event in the offline path too.
+    let signed = run(
+        path,
+        &[
+            "sign",
+            "--genesis",
+            "genesis.note",
+            "--key",
+            "keys/zmina-2.key",
+            "--bundle",
+            "export.jsonl",
+            "--kind",
+            "case.opened",
+            "--body",
+            CASE_BODY,
+        ],
+    );
+    assert!(signed.status.success(), "{}", stderr(&signed));
+}

@@ -157,3 +157,26 @@ fn import_verifies_stores_and_is_idempotent() {
     assert_eq!(refused.refused.len(), 1, "{refused:?}");
     assert!(refused.refused[0].1.contains("signature"), "{refused:?}");
 }
+
+#[test]
+fn a_key_is_rotated_on_the_node_machine_and_the_node_continues_with_the_new_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new_key = coalition_core::keys::SignerKey::from_seed(key("zmina").name().clone(), [42; 32]);
+    {
+        let node = Node::open(dir.path(), genesis(), Some(key("zmina"))).expect("open");
+        open_case(&node, "Особа");
+        let over_api = node.submit(EventKind::KeyRotated, json!({"vkey": new_key.verifier_key().to_string()}));
+        assert!(
+            matches!(&over_api, Err(SubmitError::Refused(message)) if message.contains("rotate-key")),
+            "{over_api:?}"
+        );
+        let rotated = node.rotate_key(&new_key).expect("rotate");
+        assert_eq!(rotated.seq, 2);
+        // The old key no longer signs for zmina: refused, nothing written.
+        let stale = node.submit(EventKind::CaseOpened, json!({"facts": {"name_uk": "Інша"}}));
+        assert!(matches!(&stale, Err(SubmitError::Refused(message)) if message.contains("no longer")), "{stale:?}");
+    }
+    let node = Node::open(dir.path(), genesis(), Some(new_key)).expect("reopen with the new key");
+    let next = node.submit(EventKind::CaseOpened, json!({"facts": {"name_uk": "Третя"}})).expect("continue");
+    assert_eq!(next.seq, 3);
+}
