@@ -1,0 +1,9 @@
+//! Integration tests of coalition-nats against a real nats-server, one per test.
+
+mod consume;
+mod fixtures;
+mod naming;
+mod publish;
+mod restart;
+mod server;
+mod stream;
