@@ -13,6 +13,7 @@ pub mod genesis;
 pub mod id;
 pub mod keys;
 pub mod limits;
+pub mod merkle;
 pub mod note;
 pub mod time;
 pub mod verify;

@@ -6,5 +6,6 @@ mod event;
 mod fixtures;
 mod genesis;
 mod keys;
+mod merkle;
 mod note;
 mod verify;
