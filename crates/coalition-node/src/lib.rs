@@ -61,6 +61,9 @@ pub enum NodeError {
         /// Why it was refused.
         reason: String,
     },
+    /// The store contradicts itself (its head and its events disagree).
+    #[error("the store is inconsistent: {0}")]
+    Inconsistent(String),
     /// The projector refused an event (a limit was reached).
     #[error("projection: {0}")]
     Projection(String),
@@ -236,17 +239,7 @@ impl Node {
         };
         let mut state = State { verifier: Verifier::new(&genesis), projector: Projector::new(&genesis) };
         let started = std::time::Instant::now();
-        let mut failure = None;
-        let replayed = store.for_each_event(&mut |event| match replay(&mut state, event) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(error) => {
-                failure = Some(error);
-                ControlFlow::Break(())
-            }
-        })?;
-        if let Some(error) = failure {
-            return Err(error);
-        }
+        let replayed = replay_in_time_order(store.as_ref(), &mut state)?;
         for proof in store.fork_proofs()? {
             state
                 .projector
@@ -466,6 +459,65 @@ fn store_batch(inner: &Inner, state: &mut State, batch: &mut Vec<SignedEvent>) -
         inner.version.fetch_add(1, Ordering::AcqRel);
     }
     Ok(report.stored() as u64)
+}
+
+/// Events read from one feed at a time while replaying.
+const REPLAY_PAGE_EVENTS: usize = 512;
+
+/// Replays the store merging the feeds by (time, id), which is close to the linear order: the
+/// projector then folds almost every event on its incremental path instead of parking it until a
+/// dependency from a feed read later arrives. Memory: one page per feed.
+fn replay_in_time_order(store: &dyn EventStore, state: &mut State) -> Result<u64, NodeError> {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+
+    struct Cursor {
+        org: OrgSlug,
+        next_seq: u64,
+        head_seq: u64,
+        page: VecDeque<SignedEvent>,
+    }
+
+    fn refill(store: &dyn EventStore, cursor: &mut Cursor) -> Result<(), NodeError> {
+        if cursor.page.is_empty() && cursor.next_seq <= cursor.head_seq {
+            let page = store.read_feed(&cursor.org, cursor.next_seq, REPLAY_PAGE_EVENTS)?;
+            cursor.next_seq += page.len() as u64;
+            if page.is_empty() {
+                // The head says there is more; the store must not go quiet before it.
+                return Err(NodeError::Inconsistent(format!(
+                    "the store's head of {} is seq {} but reading stopped before seq {}",
+                    cursor.org, cursor.head_seq, cursor.next_seq
+                )));
+            }
+            cursor.page.extend(page);
+        }
+        Ok(())
+    }
+
+    let mut cursors: Vec<Cursor> = store
+        .heads()?
+        .into_iter()
+        .map(|(org, (head_seq, _))| Cursor { org, next_seq: 1, head_seq, page: VecDeque::new() })
+        .collect();
+    let mut queue = BinaryHeap::new();
+    for (index, cursor) in cursors.iter_mut().enumerate() {
+        refill(store, cursor)?;
+        if let Some(event) = cursor.page.front() {
+            queue.push(Reverse((event.event().time, event.id(), index)));
+        }
+    }
+    let mut replayed = 0u64;
+    while let Some(Reverse((_, _, index))) = queue.pop() {
+        let cursor = &mut cursors[index];
+        let Some(event) = cursor.page.pop_front() else { continue };
+        replay(state, event)?;
+        replayed += 1;
+        refill(store, cursor)?;
+        if let Some(next) = cursor.page.front() {
+            queue.push(Reverse((next.event().time, next.id(), index)));
+        }
+    }
+    Ok(replayed)
 }
 
 /// Places an event read back from the store.
