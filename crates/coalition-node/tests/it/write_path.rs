@@ -180,3 +180,34 @@ fn a_key_is_rotated_on_the_node_machine_and_the_node_continues_with_the_new_key(
     let next = node.submit(EventKind::CaseOpened, json!({"facts": {"name_uk": "Третя"}})).expect("continue");
     assert_eq!(next.seq, 3);
 }
+
+#[test]
+fn a_reopened_node_rebuilds_the_same_projection_from_many_feeds() {
+    use coalition_node::demo::{DEMO_MEMBERS, demo_genesis, demo_history, demo_key_name};
+    let keys: Vec<_> = DEMO_MEMBERS
+        .iter()
+        .enumerate()
+        .map(|(index, (slug, _))| {
+            coalition_core::keys::SignerKey::from_seed(demo_key_name(slug).expect("name"), [index as u8 + 10; 32])
+        })
+        .collect();
+    let created = coalition_core::time::Timestamp::parse("2025-01-01T00:00:00Z").expect("time");
+    let genesis = demo_genesis(&keys, created).expect("genesis");
+    let history = demo_history(&genesis, &keys, 40, 7).expect("history");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = {
+        let node = Node::open(dir.path(), genesis.clone(), None).expect("open");
+        let report = node
+            .import(history.iter().enumerate().map(|(index, event)| (index as u64, event.note().to_owned())))
+            .expect("import");
+        assert!(report.refused.is_empty(), "{report:?}");
+        node.with_projection(|projection| projection.list_summary().expect("summary").hash)
+    };
+    let node = Node::open(dir.path(), genesis, None).expect("reopen");
+    let after = node.with_projection(|projection| {
+        assert!(projection.anomalies().is_empty() && projection.waiting().is_empty());
+        projection.list_summary().expect("summary").hash
+    });
+    assert_eq!(before, after);
+    assert_eq!(node.heads().len(), 8);
+}
