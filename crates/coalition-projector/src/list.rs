@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use coalition_core::body::{Charge, Criterion, Digest, Facts, Region, ReleaseCircumstances, Sentence, Sign};
+use coalition_core::body::{Criterion, Digest, Facts, Region, ReleaseCircumstances, Sign};
 use coalition_core::canonical::{CanonicalError, check_canonical, to_canonical_profile};
 use coalition_core::event::{EventId, OrgSlug};
 use coalition_core::time::Date;
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::state::{Detention, Projection, Status};
@@ -87,7 +86,7 @@ impl ListEntry<'_> {
             case: self.case,
             criteria: &self.criteria,
             endorsed_by: &self.endorsed_by,
-            facts: SortedFacts(self.facts),
+            facts: self.facts,
             release_circumstances: self.release_circumstances,
             signs: &self.signs,
             status: self.status.as_str(),
@@ -108,105 +107,14 @@ struct EntryText<'a> {
     case: EventId,
     criteria: &'a [Criterion],
     endorsed_by: &'a [&'a OrgSlug],
-    facts: SortedFacts<'a>,
+    /// Serialises in canonical order: `Facts` declares its fields sorted (a test in coalition-core
+    /// keeps it so).
+    facts: &'a Facts,
     #[serde(skip_serializing_if = "Option::is_none")]
     release_circumstances: Option<ReleaseCircumstances>,
     signs: &'a [Sign],
     status: &'static str,
     status_date: Date,
-}
-
-/// Writes `key: value` if the value is present.
-fn entry<M: SerializeMap, T: Serialize>(map: &mut M, key: &str, value: Option<&T>) -> Result<(), M::Error> {
-    match value {
-        Some(value) => map.serialize_entry(key, value),
-        None => Ok(()),
-    }
-}
-
-/// [`Facts`] with its fields in canonical (sorted) order.
-struct SortedFacts<'a>(&'a Facts);
-
-impl Serialize for SortedFacts<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Destructured in full so that a field added to `Facts` cannot be forgotten here.
-        let Facts {
-            name_uk,
-            name_en,
-            name_ru,
-            birth_year,
-            birth_date,
-            gender,
-            citizenship,
-            region,
-            detention_date,
-            detention_place,
-            charges,
-            stage,
-            sentence,
-            place_of_detention,
-            case_group,
-            summary_uk,
-            summary_en,
-            can_receive_letters,
-            postal_address,
-        } = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        entry(&mut map, "birth_date", birth_date.as_ref())?;
-        entry(&mut map, "birth_year", birth_year.as_ref())?;
-        entry(&mut map, "can_receive_letters", can_receive_letters.as_ref())?;
-        entry(&mut map, "case_group", case_group.as_ref())?;
-        let charges: Option<Vec<SortedCharge<'_>>> =
-            charges.as_ref().map(|list| list.iter().map(SortedCharge).collect());
-        entry(&mut map, "charges", charges.as_ref())?;
-        entry(&mut map, "citizenship", citizenship.as_ref())?;
-        entry(&mut map, "detention_date", detention_date.as_ref())?;
-        entry(&mut map, "detention_place", detention_place.as_ref())?;
-        entry(&mut map, "gender", gender.as_ref())?;
-        entry(&mut map, "name_en", name_en.as_ref())?;
-        entry(&mut map, "name_ru", name_ru.as_ref())?;
-        entry(&mut map, "name_uk", name_uk.as_ref())?;
-        entry(&mut map, "place_of_detention", place_of_detention.as_ref())?;
-        entry(&mut map, "postal_address", postal_address.as_ref())?;
-        entry(&mut map, "region", region.as_ref())?;
-        entry(&mut map, "sentence", sentence.as_ref().map(SortedSentence).as_ref())?;
-        entry(&mut map, "stage", stage.as_ref())?;
-        entry(&mut map, "summary_en", summary_en.as_ref())?;
-        entry(&mut map, "summary_uk", summary_uk.as_ref())?;
-        map.end()
-    }
-}
-
-/// [`Charge`] with its fields in canonical order.
-struct SortedCharge<'a>(&'a Charge);
-
-impl Serialize for SortedCharge<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Charge { code, article, part, note } = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("article", article)?;
-        map.serialize_entry("code", code)?;
-        entry(&mut map, "note", note.as_ref())?;
-        entry(&mut map, "part", part.as_ref())?;
-        map.end()
-    }
-}
-
-/// [`Sentence`] with its fields in canonical order.
-struct SortedSentence<'a>(&'a Sentence);
-
-impl Serialize for SortedSentence<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Sentence { years, months, life, regime, text_uk, text_en } = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        entry(&mut map, "life", life.as_ref())?;
-        entry(&mut map, "months", months.as_ref())?;
-        entry(&mut map, "regime", regime.as_ref())?;
-        entry(&mut map, "text_en", text_en.as_ref())?;
-        entry(&mut map, "text_uk", text_uk.as_ref())?;
-        entry(&mut map, "years", years.as_ref())?;
-        map.end()
-    }
 }
 
 /// The joint list in brief.
@@ -315,7 +223,7 @@ pub(crate) fn count(projection: &Projection) -> Counts {
 
 #[cfg(test)]
 mod tests {
-    use coalition_core::body::{Charge, ChargeCode, Gender, Regime, Stage};
+    use coalition_core::body::{Charge, ChargeCode, Gender, Regime, Sentence, Stage};
 
     use super::*;
 
@@ -360,7 +268,7 @@ mod tests {
             case: EventId::from_bytes([1; 32]),
             criteria: &[Criterion::A, Criterion::E],
             endorsed_by: &[&org],
-            facts: SortedFacts(&facts),
+            facts: &facts,
             release_circumstances: Some(ReleaseCircumstances::Pardon),
             signs: &[Sign::FreeSpeech],
             status: "released",
