@@ -176,3 +176,39 @@ fn a_node_killed_during_writes_keeps_every_acknowledged_event_and_continues() {
     std::fs::write(path.join("export.jsonl"), &export.stdout).expect("write");
     run_ok(path, &["verify", "--genesis", "genesis.note", "export.jsonl"]);
 }
+
+/// The README's main command: a demo node on a fresh data directory, then again on the same one.
+#[test]
+fn the_demo_serves_a_fictional_coalition_and_reuses_its_data_on_the_second_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pages = Vec::new();
+    for _run in 0..2 {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(BINARY)
+            .current_dir(dir.path())
+            .args(["demo", "--data", "demo", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start demo");
+        let mut node = RunningNode { child, url: format!("http://{listen}") };
+        let public = PublicClient::new(&node.url).expect("client");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while public.health().is_err() {
+            assert!(Instant::now() < deadline, "the demo did not answer");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let list = public.get_list().expect("list");
+        assert!(list.demo, "the demo must say it is fictional");
+        assert!(list.count >= 100, "a few hundred cases, most of them listed: {}", list.count);
+        pages.push(list.hash.to_string());
+        let token = std::fs::read_to_string(dir.path().join("demo/admin-token")).expect("token file");
+        let client = MemberClient::new(&node.url, AdminToken::new(token.trim()).expect("token")).expect("client");
+        assert!(!client.pending().expect("pending").cases_one_short.is_empty(), "the demo has work pending");
+        node.kill_hard();
+    }
+    assert_eq!(pages[0], pages[1], "the second run must reuse the first run's ledger");
+    let keys = std::fs::read_dir(dir.path().join("demo/keys")).expect("keys").count();
+    assert_eq!(keys, 16, "eight members, a secret and a verifier key each");
+}
