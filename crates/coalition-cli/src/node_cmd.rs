@@ -57,6 +57,11 @@ pub struct NodeArgs {
     /// File holding the member API's bearer token (at least 32 bytes).
     #[arg(long)]
     admin_token_file: Option<PathBuf>,
+    /// NATS server URL (for instance nats://127.0.0.1:4222): replicate feeds over JetStream,
+    /// publishing this node's feed and importing every member's. Needs --key. The node keeps
+    /// accepting writes while NATS is down and catches up when it returns.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
 }
 
 /// Run a node with a fictional demo coalition, on this machine, with no other service.
@@ -83,7 +88,43 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr) -> Result<()> {
+/// Starts replication over NATS at `url` on the current runtime; it runs until `shutdown` fires.
+fn spawn_replication(
+    node: &Node,
+    url: &str,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let org = node.org().cloned().context("--nats needs --key: a read-only node has no feed to replicate")?;
+    let spec = coalition_nats::StreamSpec::single_server(node.genesis().ledger_id());
+    let settings = coalition_nats::ConnectSettings {
+        client_name: Some(format!("coalition-node/{org}")),
+        retry_initial_connect: true,
+        ..coalition_nats::ConnectSettings::default()
+    };
+    let node = node.clone();
+    let url = url.to_owned();
+    Ok(tokio::spawn(async move {
+        let client = match coalition_nats::connect(&url, &settings).await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::error!(%error, "replication disabled");
+                return;
+            }
+        };
+        let jetstream = coalition_nats::jetstream(client, coalition_nats::REQUEST_TIMEOUT_DEFAULT);
+        let stop = async move {
+            let _ = shutdown.await;
+        };
+        tracing::info!(%url, "replicating over NATS");
+        if let Err(error) =
+            coalition_nats::replication::run_replication(node, jetstream, spec, format!("node-{org}"), stop).await
+        {
+            tracing::error!(%error, "replication stopped");
+        }
+    }))
+}
+
+fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr, nats: Option<&str>) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -92,10 +133,21 @@ fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr) -> Result<()
             .with_context(|| format!("cannot listen on {listen} (is another node running there? try --listen)"))?;
         let address = listener.local_addr()?;
         eprintln!("serving http://{address}/  (Ctrl-C stops the node)");
+        let (stop_replication, stopped) = tokio::sync::oneshot::channel();
+        let replication = nats.map(|url| spawn_replication(&node, url, stopped)).transpose()?;
         let options = ServerOptions { admin_token: token, ..ServerOptions::default() };
-        coalition_server::serve(listener, coalition_server::router(node, options), coalition_server::shutdown_signal())
-            .await
-            .context("the HTTP server failed")
+        let served = coalition_server::serve(
+            listener,
+            coalition_server::router(node, options),
+            coalition_server::shutdown_signal(),
+        )
+        .await
+        .context("the HTTP server failed");
+        let _ = stop_replication.send(());
+        if let Some(replication) = replication {
+            let _ = replication.await;
+        }
+        served
     })?;
     tracing::info!("stopped; every acknowledged event is durable");
     Ok(())
@@ -116,7 +168,10 @@ pub fn node(args: &NodeArgs) -> Result<Outcome> {
         Some(org) => tracing::info!(%org, "node ready"),
         None => tracing::info!("read-only node ready"),
     }
-    serve(node, token, args.listen)?;
+    if args.nats.is_some() && node.org().is_none() {
+        bail!("--nats needs --key: a read-only node has no feed to replicate");
+    }
+    serve(node, token, args.listen, args.nats.as_deref())?;
     Ok(Outcome::Success)
 }
 
@@ -172,7 +227,7 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
     let node = Node::open(&args.data, genesis, Some(key))
         .with_context(|| format!("cannot open the demo node in {}", args.data.display()))?;
     eprintln!("demo node of {DEMO_NODE_ORG} (fictional data); member API token in {}", token_path.display());
-    serve(node, Some(token), args.listen)?;
+    serve(node, Some(token), args.listen, None)?;
     Ok(Outcome::Success)
 }
 

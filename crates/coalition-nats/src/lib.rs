@@ -19,6 +19,8 @@
 //! - **Reading back** ([`get_by_stream_seq`], [`get_last_on_feed`], [`get_next_on_feed`]) to fill
 //!   gaps.
 //! - **Connecting** ([`connect`]): reconnects forever; errors name the URL.
+//! - **Replication** ([`replication::run_replication`]): wires a `coalition_node::Node` to the
+//!   stream (its outbox published, every feed consumed into it).
 //!
 //! Every limit is a named constant in this crate's root.
 
@@ -26,6 +28,7 @@ mod connect;
 mod consume;
 mod error;
 mod publish;
+pub mod replication;
 mod spec;
 mod stream;
 

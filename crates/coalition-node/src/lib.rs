@@ -25,7 +25,7 @@ use coalition_core::event::{Event, EventError, EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
 use coalition_core::keys::SignerKey;
 use coalition_core::time::Timestamp;
-use coalition_core::verify::{Outcome, Tag, Verifier};
+use coalition_core::verify::{Outcome, Rejection, Tag, Verifier};
 use coalition_projector::{Projection, Projector};
 use coalition_store::{EventStore, GroupCommitter, MemoryStore, OpenOptions, StoreError};
 use serde_json::Value;
@@ -138,6 +138,31 @@ pub struct ImportReport {
     pub refused: Vec<(Tag, String)>,
     /// Forks found (org, seq).
     pub forks: Vec<(OrgSlug, u64)>,
+    /// Tags of the refused events whose only fault is that their predecessor in the feed has not
+    /// arrived (also listed in `refused`): a replicator may offer them again later.
+    pub missing_predecessor: Vec<Tag>,
+}
+
+/// What [`Node::note_status`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteStatus {
+    /// This exact event is in the node's verified replica.
+    Held {
+        /// Its organisation.
+        org: OrgSlug,
+        /// Its seq in that feed.
+        seq: u64,
+    },
+    /// An event of this node's own organisation, validly signed with its current key, that this
+    /// node does not hold: someone else signs with this organisation's key.
+    OwnNotHeld {
+        /// The seq it claims.
+        seq: u64,
+    },
+    /// Anything else: not a note, another ledger, another organisation's event not held, a bad
+    /// signature.
+    Other,
 }
 
 /// Verification and projection, kept in step with the store.
@@ -399,6 +424,65 @@ impl Node {
         Ok(submitted)
     }
 
+    /// The seq up to which this node's own feed has been published for replication (0: nothing).
+    /// A read-only node has no feed and answers 0.
+    pub fn published_seq(&self) -> Result<u64, NodeError> {
+        match &self.inner.org {
+            Some(org) => Ok(self.inner.store.published_seq(org)?),
+            None => Ok(0),
+        }
+    }
+
+    /// Up to `limit` (at most [`FEED_PAGE_EVENTS_MAX`]) of this node's own durable events above
+    /// [`Node::published_seq`], in seq order: what replication still has to publish. Empty for a
+    /// read-only node.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<SignedEvent>, NodeError> {
+        let Some(org) = &self.inner.org else { return Ok(Vec::new()) };
+        let published = self.inner.store.published_seq(org)?;
+        self.read_feed(org, published.saturating_add(1), limit)
+    }
+
+    /// Records that this node's own feed is published up to `seq` (the cursor never moves back).
+    pub fn mark_published(&self, seq: u64) -> Result<(), NodeError> {
+        if let Some(org) = &self.inner.org {
+            self.inner.store.set_published_seq(org, seq)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps input that was refused (garbage, a forged or foreign event) with the reason, for an
+    /// operator to look at. It never reaches the feeds or the projection.
+    pub fn quarantine(&self, bytes: &[u8], reason: &str) -> Result<(), NodeError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+        self.inner.store.quarantine(bytes, reason, now)?;
+        Ok(())
+    }
+
+    /// How many inputs have been quarantined.
+    pub fn quarantine_count(&self) -> Result<u64, NodeError> {
+        Ok(self.inner.store.quarantine_count()?)
+    }
+
+    /// Where `note` stands against this node's verified replica, without storing anything.
+    pub fn note_status(&self, note: &str) -> NoteStatus {
+        let Ok(event) = SignedEvent::parse(note) else { return NoteStatus::Other };
+        let content = event.event();
+        if content.ledger != self.inner.genesis.ledger_id() {
+            return NoteStatus::Other;
+        }
+        let state = lock(&self.inner.state);
+        if state.verifier.id_at(&content.org, content.seq) == Some(event.id()) {
+            return NoteStatus::Held { org: content.org.clone(), seq: content.seq };
+        }
+        let ours = self.inner.org.as_ref() == Some(&content.org);
+        if ours && state.verifier.current_key(&content.org).is_some_and(|key| event.is_signed_by(key)) {
+            return NoteStatus::OwnNotHeld { seq: content.seq };
+        }
+        NoteStatus::Other
+    }
+
     /// Verifies notes from elsewhere (a bundle, a peer) and stores and applies the valid ones;
     /// refused ones are reported and skipped. Idempotent.
     pub fn import(&self, notes: impl IntoIterator<Item = (Tag, String)>) -> Result<ImportReport, NodeError> {
@@ -437,6 +521,9 @@ impl Node {
         report.stored += store_batch(inner, &mut state, &mut batch)?;
         for outcome in state.verifier.finish() {
             if let Outcome::Rejected { tag, reason, .. } = outcome {
+                if matches!(reason, Rejection::SeqGap { .. }) {
+                    report.missing_predecessor.push(tag);
+                }
                 report.refused.push((tag, reason.to_string()));
             }
         }

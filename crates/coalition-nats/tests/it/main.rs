@@ -4,6 +4,7 @@ mod consume;
 mod fixtures;
 mod naming;
 mod publish;
+mod replication;
 mod restart;
 mod server;
 mod stream;

@@ -1,0 +1,238 @@
+//! Replication between nodes through one nats-server: convergence, an outage, hostile input.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use coalition_core::body::EventKind;
+use coalition_core::event::{EventId, LedgerId};
+use coalition_nats::replication::run_replication;
+use coalition_nats::{ConnectSettings, StreamSpec};
+use coalition_node::Node;
+use serde_json::json;
+
+use crate::fixtures::{FeedWriter, ORGS, genesis, key};
+use crate::server::NatsServer;
+
+/// Longest wait for the nodes to agree.
+const CONVERGE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A node and its replicator task (aborted on drop).
+struct Member {
+    node: Node,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_member(org: &str, url: &str) -> Member {
+    let genesis = genesis();
+    let spec = StreamSpec::single_server(genesis.ledger_id());
+    let node = Node::open_in_memory(genesis, Some(key(org))).expect("open node");
+    let settings = ConnectSettings { client_name: Some(format!("test/{org}")), ..ConnectSettings::default() };
+    let client = coalition_nats::connect(url, &settings).await.expect("connect");
+    let jetstream = coalition_nats::jetstream(client, Duration::from_secs(2));
+    let replicated = node.clone();
+    let name = format!("node-{org}");
+    let task = tokio::spawn(async move {
+        let result = run_replication(replicated, jetstream, spec, name, std::future::pending()).await;
+        assert!(result.is_ok(), "replication stopped: {result:?}");
+    });
+    Member { node, task }
+}
+
+async fn start_all(url: &str) -> Vec<Member> {
+    let mut members = Vec::new();
+    for org in ORGS {
+        members.push(start_member(org, url).await);
+    }
+    members
+}
+
+/// Opens `count` cases on `node`, off the async threads.
+async fn open_cases(node: &Node, count: usize, label: String) -> Vec<EventId> {
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || {
+        (0..count)
+            .map(|index| {
+                let body = json!({"facts": {"name_en": format!("{label} {index}"), "region": "crimea"}});
+                node.submit(EventKind::CaseOpened, body).expect("case opened").id
+            })
+            .collect()
+    })
+    .await
+    .expect("submit task")
+}
+
+/// Asserts a criterion and endorses every case in `cases` on `node`; returns how many events
+/// were signed.
+async fn endorse(node: &Node, cases: Vec<EventId>) -> usize {
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut signed = 0;
+        for case in cases {
+            if node.submit(EventKind::CriterionAsserted, json!({"case": case, "criterion": "a"})).is_ok() {
+                signed += 1;
+            }
+            if node.submit(EventKind::PersonAdded, json!({"case": case})).is_ok() {
+                signed += 1;
+            }
+        }
+        signed
+    })
+    .await
+    .expect("endorse task")
+}
+
+type Picture = (BTreeMap<String, (u64, EventId)>, String);
+
+fn picture(node: &Node) -> Picture {
+    let heads = node.heads().into_iter().map(|(org, head)| (org.to_string(), head)).collect();
+    let list = node.with_projection(|projection| {
+        format!("{:?}", projection.list_summary().map(|summary| (summary.count, summary.hash)))
+    });
+    (heads, list)
+}
+
+/// Waits until every node holds every feed up to the seq each node's own feed reached.
+async fn converge(members: &[Member]) -> Picture {
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    loop {
+        let pictures: Vec<Picture> = members.iter().map(|member| picture(&member.node)).collect();
+        let own: BTreeMap<String, u64> = members
+            .iter()
+            .filter_map(|member| {
+                let org = member.node.org()?;
+                Some((org.to_string(), member.node.heads().get(org).map_or(0, |head| head.0)))
+            })
+            .collect();
+        let complete = pictures[0].0.iter().map(|(org, head)| (org.clone(), head.0)).collect::<BTreeMap<_, _>>() == own;
+        if complete && pictures.iter().all(|candidate| *candidate == pictures[0]) {
+            return pictures[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no convergence in time: {pictures:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_writing_concurrently_converge() {
+    let server = NatsServer::start();
+    let members = start_all(&server.url()).await;
+    let opened = futures::future::join_all(
+        members.iter().zip(ORGS).map(|(member, org)| open_cases(&member.node, 3, format!("Person of {org}"))),
+    )
+    .await;
+    converge(&members).await;
+    // Each endorses the others' cases, concurrently.
+    let endorsements = futures::future::join_all(members.iter().enumerate().map(|(index, member)| {
+        let others: Vec<EventId> = opened
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != index)
+            .flat_map(|(_, cases)| cases.iter().copied())
+            .collect();
+        endorse(&member.node, others)
+    }))
+    .await;
+    assert!(endorsements.iter().all(|signed| *signed > 0), "{endorsements:?}");
+    let (heads, list) = converge(&members).await;
+    assert_eq!(heads.len(), 3);
+    for (org, (seq, _)) in &heads {
+        assert!(*seq >= 3, "{org} at {seq}");
+    }
+    assert!(list.contains("Ok"), "{list}");
+    for member in &members {
+        assert_eq!(member.node.published_seq().expect("cursor"), heads[&member.node.org().expect("org").to_string()].0);
+        assert_eq!(member.node.quarantine_count().expect("count"), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_keep_writing_while_nats_is_down_and_converge_after() {
+    let mut server = NatsServer::start();
+    let members = start_all(&server.url()).await;
+    for (member, org) in members.iter().zip(ORGS) {
+        open_cases(&member.node, 1, format!("Before {org}")).await;
+    }
+    converge(&members).await;
+
+    server.stop();
+    for (member, org) in members.iter().zip(ORGS) {
+        // Writes are accepted while NATS is down.
+        let opened =
+            tokio::time::timeout(Duration::from_secs(10), open_cases(&member.node, 2, format!("During {org}")))
+                .await
+                .expect("writes do not wait for NATS");
+        assert_eq!(opened.len(), 2);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for member in &members {
+        assert_eq!(member.node.heads().len(), 3);
+        let org = member.node.org().expect("org");
+        assert_eq!(member.node.heads()[org].0, 3);
+        assert_eq!(member.node.published_seq().expect("cursor"), 1, "nothing published while down");
+    }
+
+    server.restart();
+    let (heads, _) = converge(&members).await;
+    assert!(heads.values().all(|(seq, _)| *seq == 3), "{heads:?}");
+}
+
+fn other_ledger_note() -> String {
+    let mut writer = FeedWriter::new();
+    let mut event = writer.next("ccl", crate::fixtures::case_opened("Elsewhere"));
+    event.ledger = LedgerId::from_bytes([7; 32]);
+    event.sign(&key("ccl")).expect("sign").note().to_owned()
+}
+
+fn forged_note() -> String {
+    let mut writer = FeedWriter::new();
+    let note = writer.write("crimea-sos").note().to_owned();
+    // Same signature line, altered text: the signature no longer verifies.
+    note.replacen("Test Person", "Test Persom", 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_messages_are_quarantined_and_valid_events_still_converge() {
+    let server = NatsServer::start();
+    let members = start_all(&server.url()).await;
+    for (member, org) in members.iter().zip(ORGS) {
+        open_cases(&member.node, 1, format!("First {org}")).await;
+    }
+    converge(&members).await;
+
+    let client = coalition_nats::connect(&server.url(), &ConnectSettings::default()).await.expect("connect");
+    let jetstream = coalition_nats::jetstream(client, Duration::from_secs(2));
+    let spec = StreamSpec::single_server(genesis().ledger_id());
+    let forged = forged_note();
+    assert_ne!(forged, FeedWriter::new().write("crimea-sos").note(), "the forgery changed the note");
+    let hostile: Vec<(String, Vec<u8>)> = vec![
+        (spec.feed_subject(&crate::fixtures::slug("zmina")), b"\xff\xfe garbage \x00".to_vec()),
+        (spec.feed_subject(&crate::fixtures::slug("ccl")), b"not a note at all".to_vec()),
+        (spec.feed_subject(&crate::fixtures::slug("crimea-sos")), forged.into_bytes()),
+        (spec.feed_subject(&crate::fixtures::slug("ccl")), other_ledger_note().into_bytes()),
+        (spec.forks_subject(), b"{\"notes\": 3}".to_vec()),
+    ];
+    for (subject, payload) in hostile {
+        jetstream.publish(subject, payload.into()).await.expect("publish").await.expect("stored");
+    }
+
+    // Valid writes after the garbage, on every feed, including those the garbage landed on.
+    for (member, org) in members.iter().zip(ORGS) {
+        open_cases(&member.node, 2, format!("After {org}")).await;
+    }
+    let (heads, _) = converge(&members).await;
+    assert!(heads.values().all(|(seq, _)| *seq == 3), "{heads:?}");
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    for member in &members {
+        while member.node.quarantine_count().expect("count") < 5 {
+            assert!(Instant::now() < deadline, "not everything quarantined in time");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!member.task.is_finished(), "the replicator stays up");
+    }
+}
