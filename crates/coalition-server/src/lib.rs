@@ -17,18 +17,26 @@
 //! Modules: `options` (the limits and [`ServerOptions`]), `auth` (the [`AdminToken`] and the
 //! bearer check), `error` (the JSON error body and how node errors map to status codes),
 //! `extract` (reading JSON request bodies strictly), `layers` (security headers, access log,
-//! timeout, load shedding, panics), `member` and `public` (the routes), [`api`] (the JSON shapes
-//! both sides share) and [`client`] (the blocking client).
+//! timeout, load shedding, panics), `routes` (the one list of routes, [`PUBLIC_ROUTES`] and
+//! [`MEMBER_ROUTES`], that builds the routers and that the OpenAPI test compares with
+//! `api/openapi.json`), `member` and `public` (the routes' handlers), `site` (the HTML pages:
+//! list with search and filters, person, statistics, about), `i18n` (every string of the pages in
+//! Ukrainian and English, and the language choice), `search` (the transliteration-tolerant name
+//! folding), [`api`] (the JSON shapes both sides share) and [`client`] (the blocking client).
 
 pub mod api;
 mod auth;
 pub mod client;
 mod error;
 mod extract;
+mod i18n;
 mod layers;
 mod member;
 mod options;
 mod public;
+mod routes;
+mod search;
+mod site;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +50,8 @@ pub use options::{
     FEED_PAGE_NOTES_DEFAULT, FEED_PAGE_NOTES_MAX, PUBLIC_CACHE_MAX_AGE_SECONDS, REQUEST_BODY_BYTES_MAX,
     REQUEST_TIMEOUT, REQUESTS_IN_FLIGHT_MAX, STATIC_CACHE_MAX_AGE_SECONDS, ServerOptions,
 };
+pub use routes::{MEMBER_PREFIX, MEMBER_ROUTES, PUBLIC_ROUTES, Route};
+pub use site::PAGE_ENTRIES;
 
 /// What every handler can reach: the node, the options, and the tag that keeps ETags from one
 /// run of the server apart from another's.
@@ -52,6 +62,8 @@ pub(crate) struct AppState {
     /// Distinguishes this process's ETags from a previous run's: [`Node::version`] restarts from
     /// the replayed event count, which can repeat with different content.
     pub(crate) epoch: u64,
+    /// The events of each case for the person pages, rebuilt when the node's version moves.
+    pub(crate) case_events: site::CaseEventsCache,
 }
 
 /// Builds the HTTP routes of a node: the public page and API always; the member API under
@@ -71,7 +83,7 @@ pub fn router(node: Node, options: ServerOptions) -> Router {
         }
         (None, _) => None,
     };
-    let state = AppState { node, options: Arc::new(options), epoch };
+    let state = AppState { node, options: Arc::new(options), epoch, case_events: site::CaseEventsCache::default() };
     let mut app = public::routes(state.clone());
     if let Some(token) = member_token {
         app = app.nest("/api/v1/member", member::routes(state.clone(), token));

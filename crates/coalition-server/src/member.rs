@@ -9,7 +9,7 @@ use axum::http::header::{CACHE_CONTROL, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use coalition_core::body::EventKind;
 use coalition_core::event::{EventId, OrgSlug};
 use coalition_node::Node;
@@ -27,6 +27,7 @@ use crate::api::{
 use crate::auth::{AdminToken, require_bearer};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, NoBody, event_id, org_slug};
+use crate::routes::{MEMBER_PREFIX, MEMBER_ROUTES, Route};
 
 /// Longest piece of an unknown event kind quoted back in an error, in characters.
 const QUOTED_KIND_CHARS_MAX: usize = 40;
@@ -34,27 +35,46 @@ const QUOTED_KIND_CHARS_MAX: usize = 40;
 /// The member routes, relative to `/api/v1/member`, behind the bearer check. Responses are never
 /// cached: they are about one organisation's work and change with every event.
 pub(crate) fn routes(state: AppState, token: AdminToken) -> Router {
-    Router::new()
-        .route("/events", post(submit_event))
-        .route("/cases", post(open_case))
-        .route("/cases/{case}", get(case_detail).patch(update_case))
-        .route("/cases/{case}/criteria", post(assert_criterion))
-        .route("/cases/{case}/criteria/{criterion}", axum::routing::delete(withdraw_criterion))
-        .route("/cases/{case}/signs", post(note_sign))
-        .route("/cases/{case}/exclusion", post(raise_exclusion).delete(withdraw_exclusion))
-        .route("/cases/{case}/endorsement", post(endorse).delete(withdraw_endorsement))
-        .route("/cases/{case}/release", post(record_release))
-        .route("/cases/{case}/redetention", post(record_redetention))
-        .route("/cases/{case}/death", post(record_death))
-        .route("/members", post(propose_member))
-        .route("/members/{slug}/removal", post(propose_removal))
-        .route("/proposals/{proposal}/approval", post(approve))
-        .route("/policy", post(propose_policy))
-        .route("/key", post(rotate_key))
-        .route("/pending", get(pending))
+    let mut router = Router::new();
+    for route in MEMBER_ROUTES {
+        let path = route.path.strip_prefix(MEMBER_PREFIX).unwrap_or(route.path);
+        match handler(route) {
+            Some(handler) => router = router.route(path, handler),
+            None => tracing::error!(?route, "a listed member route has no handler"),
+        }
+    }
+    router
         .route_layer(from_fn_with_state(token, require_bearer))
         .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .with_state(state)
+}
+
+/// The handler of one of [`MEMBER_ROUTES`].
+fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
+    let path = route.path.strip_prefix(MEMBER_PREFIX)?;
+    Some(match (route.method, path) {
+        ("POST", "/events") => post(submit_event),
+        ("POST", "/cases") => post(open_case),
+        ("GET", "/cases/{case}") => get(case_detail),
+        ("PATCH", "/cases/{case}") => patch(update_case),
+        ("POST", "/cases/{case}/criteria") => post(assert_criterion),
+        ("DELETE", "/cases/{case}/criteria/{criterion}") => delete(withdraw_criterion),
+        ("POST", "/cases/{case}/signs") => post(note_sign),
+        ("POST", "/cases/{case}/exclusion") => post(raise_exclusion),
+        ("DELETE", "/cases/{case}/exclusion") => delete(withdraw_exclusion),
+        ("POST", "/cases/{case}/endorsement") => post(endorse),
+        ("DELETE", "/cases/{case}/endorsement") => delete(withdraw_endorsement),
+        ("POST", "/cases/{case}/release") => post(record_release),
+        ("POST", "/cases/{case}/redetention") => post(record_redetention),
+        ("POST", "/cases/{case}/death") => post(record_death),
+        ("POST", "/members") => post(propose_member),
+        ("POST", "/members/{slug}/removal") => post(propose_removal),
+        ("POST", "/proposals/{proposal}/approval") => post(approve),
+        ("POST", "/policy") => post(propose_policy),
+        ("POST", "/key") => post(rotate_key),
+        ("GET", "/pending") => get(pending),
+        _ => return None,
+    })
 }
 
 /// Runs blocking node work (a durable commit, a projection lock) off the async workers.

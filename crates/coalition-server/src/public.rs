@@ -1,24 +1,28 @@
-//! The public side of a node, without authentication: the HTML page of the joint list, the list
-//! as JSON and as its canonical document, the signed notes of every feed, the health check and
-//! the stylesheet. Projection-derived responses carry an ETag from [`coalition_node::Node::version`]
+//! The public side of a node, without authentication: the routes of the HTML site (whose
+//! handlers are in [`crate::site`]), the list as JSON and as its canonical document, the signed
+//! notes of every feed, the OpenAPI document, the health check and the stylesheet. Projection-derived responses carry an ETag from [`coalition_node::Node::version`]
 //! and answer `If-None-Match` with 304.
 //!
-//! **Why askama.** The page shows names that members typed into signed events, so every field
+//! **Why askama.** The pages show names that members typed into signed events, so every field
 //! must be HTML-escaped, always. askama escapes every `{{ }}` expression in an `.html` template
 //! unless the template explicitly says `|safe` (this crate never does), checks the template
 //! against the Rust types at compile time (a renamed field is a build error, not a blank cell at
 //! run time), and keeps the markup in a file that people who do not write Rust can read and
 //! translate. maud would escape as well; askama was chosen for the separate template file.
+//!
+//! **Why a hand-written OpenAPI file rather than utoipa.** utoipa would need a proc-macro
+//! dependency, annotations on every handler and schema derives on every body type; the document
+//! would be scattered over the code. One JSON file is readable and reviewable by people who do
+//! not write Rust, and the test `openapi` keeps it honest: its paths and methods must equal
+//! [`PUBLIC_ROUTES`] and [`crate::routes::MEMBER_ROUTES`], the lists the routers are built from.
 
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use coalition_core::body::Region;
-use coalition_projector::{LIST_FORMAT, ListEntry, Projection, Status};
+use axum::routing::{MethodRouter, get};
+use coalition_projector::{LIST_FORMAT, Projection};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -27,36 +31,75 @@ use crate::error::ApiError;
 use crate::extract::org_slug;
 use crate::member::blocking;
 use crate::options::{FEED_PAGE_NOTES_DEFAULT, FEED_PAGE_NOTES_MAX, STATIC_CACHE_MAX_AGE_SECONDS};
+use crate::routes::{PUBLIC_ROUTES, Route};
 
 /// The stylesheet of the page, served at `/static/site.css` (the CSP allows no inline style).
 const SITE_CSS: &str = include_str!("../static/site.css");
 
-/// The banner every page of a demo ledger shows.
-pub(crate) const DEMO_BANNER: &str = "Demo: every person and case here is fictional";
-
 /// The public routes.
+/// Built from [`PUBLIC_ROUTES`], the list the OpenAPI test compares with the document.
 pub(crate) fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(page))
-        .route("/api/v1/list", get(list_json))
-        .route("/api/v1/list/canonical", get(list_canonical))
-        .route("/api/v1/feeds/{org}", get(feed))
-        .route("/healthz", get(health))
-        .route("/static/site.css", get(stylesheet))
-        .with_state(state)
+    let mut router = Router::new();
+    for route in PUBLIC_ROUTES {
+        match handler(route) {
+            Some(handler) => router = router.route(route.path, handler),
+            None => tracing::error!(?route, "a listed public route has no handler"),
+        }
+    }
+    router.with_state(state)
+}
+
+fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
+    Some(match (route.method, route.path) {
+        ("GET", "/") => get(crate::site::index),
+        ("GET", "/persons/{case}") => get(crate::site::person),
+        ("GET", "/stats") => get(crate::site::stats),
+        ("GET", "/about") => get(crate::site::about),
+        ("GET", "/api/v1/list") => get(list_json),
+        ("GET", "/api/v1/list/canonical") => get(list_canonical),
+        ("GET", "/api/v1/feeds/{org}") => get(feed),
+        ("GET", "/api/v1/openapi.json") => get(openapi),
+        ("GET", "/healthz") => get(health),
+        ("GET", "/static/site.css") => get(stylesheet),
+        _ => return None,
+    })
+}
+
+/// The OpenAPI 3.1 document of every public and member route, written by hand (see
+/// `api/openapi.json`; a test keeps its paths equal to [`PUBLIC_ROUTES`] and
+/// [`crate::routes::MEMBER_ROUTES`]).
+const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> Response {
+    let control = format!("public, max-age={STATIC_CACHE_MAX_AGE_SECONDS}");
+    let mut response = ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response();
+    if let Ok(value) = HeaderValue::from_str(&control) {
+        response.headers_mut().insert(CACHE_CONTROL, value);
+    }
+    response
 }
 
 // --- caching ----------------------------------------------------------------------------------
 
 /// The validator and caching policy of one projection-derived response.
-struct Cached {
+pub(crate) struct Cached {
     etag: HeaderValue,
     cache_control: HeaderValue,
 }
 
 impl Cached {
-    fn new(state: &AppState) -> Self {
-        let tag = format!("\"{:x}.{}\"", state.epoch, state.node.version());
+    pub(crate) fn new(state: &AppState) -> Self {
+        Self::tagged(state, "")
+    }
+
+    /// The validator of a page in `lang`: the same version in two languages is two bodies.
+    pub(crate) fn for_lang(state: &AppState, lang: crate::i18n::Lang) -> Self {
+        Self::tagged(state, lang.code())
+    }
+
+    fn tagged(state: &AppState, suffix: &str) -> Self {
+        let dot = if suffix.is_empty() { "" } else { "." };
+        let tag = format!("\"{:x}.{}{dot}{suffix}\"", state.epoch, state.node.version());
         let etag = HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         let control = format!("public, max-age={}", state.options.public_max_age_seconds);
         let cache_control = HeaderValue::from_str(&control).unwrap_or_else(|_| HeaderValue::from_static("no-cache"));
@@ -64,7 +107,7 @@ impl Cached {
     }
 
     /// Whether the request's `If-None-Match` names this response's ETag (weakly compared).
-    fn is_fresh(&self, request: &HeaderMap) -> bool {
+    pub(crate) fn is_fresh(&self, request: &HeaderMap) -> bool {
         let ours = self.etag.as_bytes();
         request.get_all(IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|value| {
             value
@@ -74,157 +117,15 @@ impl Cached {
         })
     }
 
-    fn not_modified(self) -> Response {
+    pub(crate) fn not_modified(self) -> Response {
         self.finish(StatusCode::NOT_MODIFIED.into_response())
     }
 
-    fn finish(self, mut response: Response) -> Response {
+    pub(crate) fn finish(self, mut response: Response) -> Response {
         response.headers_mut().insert(ETAG, self.etag);
         response.headers_mut().insert(CACHE_CONTROL, self.cache_control);
         response
     }
-}
-
-// --- the page ---------------------------------------------------------------------------------
-
-/// One row of the page's table. Every field is plain text; the template escapes it.
-struct Row {
-    name_uk: String,
-    name_en: String,
-    region: &'static str,
-    detention_date: String,
-    status: String,
-}
-
-/// The page of the joint list.
-#[derive(Template)]
-#[template(path = "index.html")]
-struct Page {
-    demo_banner: Option<&'static str>,
-    coalition: String,
-    detained_now: usize,
-    headline_uk: String,
-    headline_en: String,
-    in_list: usize,
-    released: usize,
-    died: usize,
-    rows: Vec<Row>,
-    hash: String,
-    ledger: String,
-}
-
-async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let cached = Cached::new(&state);
-    if cached.is_fresh(&headers) {
-        return Ok(cached.not_modified());
-    }
-    let node = state.node.clone();
-    let page = blocking(move || {
-        let coalition = node.genesis().doc().name.clone();
-        let demo_banner = node.is_demo().then_some(DEMO_BANNER);
-        node.with_projection(|projection| page_data(projection, coalition, demo_banner))
-    })
-    .await??;
-    let html = page.render().map_err(|error| {
-        tracing::error!(%error, "cannot render the page");
-        ApiError::internal()
-    })?;
-    let response = ([(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html).into_response();
-    Ok(cached.finish(response))
-}
-
-fn page_data(projection: &Projection, coalition: String, demo_banner: Option<&'static str>) -> Result<Page, ApiError> {
-    let summary = projection.list_summary().map_err(|error| {
-        tracing::error!(%error, "cannot summarise the list");
-        ApiError::internal()
-    })?;
-    let counts = projection.counts();
-    let count_of = |status| counts.by_status.get(&status).copied().unwrap_or(0);
-    let mut entries: Vec<ListEntry<'_>> = projection.list_entries().collect();
-    // People detained now first, then released, then died; by name within each.
-    entries.sort_by_cached_key(|entry| {
-        let group = match entry.status {
-            Status::Listed => 0,
-            Status::Released => 1,
-            _ => 2,
-        };
-        (group, entry.facts.name_uk.clone().or_else(|| entry.facts.name_en.clone()))
-    });
-    let rows = entries.iter().map(row).collect();
-    Ok(Page {
-        demo_banner,
-        coalition,
-        detained_now: counts.detained_now,
-        headline_uk: headline_uk(counts.detained_now),
-        headline_en: headline_en(counts.detained_now),
-        in_list: counts.in_list,
-        released: count_of(Status::Released),
-        died: count_of(Status::Died),
-        rows,
-        hash: summary.hash.to_string(),
-        ledger: projection.ledger().to_string(),
-    })
-}
-
-const NOT_RECORDED: &str = "—";
-
-fn row(entry: &ListEntry<'_>) -> Row {
-    let facts = entry.facts;
-    let status = match entry.status {
-        Status::Listed => "Detained".to_owned(),
-        Status::Released => match entry.release_circumstances {
-            Some(circumstances) => {
-                format!("Released {} ({})", entry.status_date, circumstances.as_str().replace('_', " "))
-            }
-            None => format!("Released {}", entry.status_date),
-        },
-        Status::Died => format!("Died in custody {}", entry.status_date),
-        other => other.as_str().replace('_', " "),
-    };
-    Row {
-        name_uk: facts.name_uk.clone().unwrap_or_else(|| NOT_RECORDED.to_owned()),
-        name_en: facts.name_en.clone().unwrap_or_else(|| NOT_RECORDED.to_owned()),
-        region: facts.region.map_or(NOT_RECORDED, region_label),
-        detention_date: facts.detention_date.map_or_else(|| NOT_RECORDED.to_owned(), |date| date.to_string()),
-        status,
-    }
-}
-
-fn region_label(region: Region) -> &'static str {
-    match region {
-        Region::Crimea => "Crimea",
-        Region::Sevastopol => "Sevastopol",
-        Region::Donetsk => "Donetsk region",
-        Region::Luhansk => "Luhansk region",
-        Region::Zaporizhzhia => "Zaporizhzhia region",
-        Region::Kherson => "Kherson region",
-        Region::Russia => "Russia",
-        Region::Other => "Other",
-    }
-}
-
-/// The English headline: "At least N Ukrainian citizens are deprived of their liberty for
-/// political reasons".
-fn headline_en(count: usize) -> String {
-    if count == 1 {
-        "At least 1 Ukrainian citizen is deprived of their liberty for political reasons".to_owned()
-    } else {
-        format!("At least {count} Ukrainian citizens are deprived of their liberty for political reasons")
-    }
-}
-
-/// The Ukrainian headline, with the CLDR plural forms of Ukrainian (one: 1, 21, 31…; few: 2–4,
-/// 22–24…; many: the rest), which a fixed string cannot get right.
-fn headline_uk(count: usize) -> String {
-    let (last, last_two) = (count % 10, count % 100);
-    let (noun, participle) = if last == 1 && last_two != 11 {
-        ("громадянин", "позбавлений")
-    } else if (2..=4).contains(&last) && !(12..=14).contains(&last_two) {
-        ("громадяни", "позбавлені")
-    } else {
-        ("громадян", "позбавлені")
-    };
-    format!("Щонайменше {count} {noun} України {participle} волі з політичних мотивів")
 }
 
 // --- JSON -------------------------------------------------------------------------------------

@@ -5,5 +5,7 @@ mod client;
 mod fixtures;
 mod limits;
 mod member;
+mod openapi;
 mod public;
+mod site;
 mod token;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::fixtures::{Call, DEMO_NAME, REAL_NAME, app, node, open_case, replicate};
 
 /// Opens a case with `facts` on `ccl` and lists it with `zmina`'s endorsement.
-async fn listed_case(ccl: &Node, zmina: &Node, router: &axum::Router, facts: Value) -> EventId {
+pub(crate) async fn listed_case(ccl: &Node, zmina: &Node, router: &axum::Router, facts: Value) -> EventId {
     let case = open_case(router, facts).await;
     let reply = Call::member(Method::POST, &format!("/cases/{case}/criteria"))
         .json(&json!({ "criterion": "a" }))
@@ -25,7 +25,7 @@ async fn listed_case(ccl: &Node, zmina: &Node, router: &axum::Router, facts: Val
     case
 }
 
-const HOSTILE: &str = "<script>alert(1)</script>";
+pub(crate) const HOSTILE: &str = "<script>alert(1)</script>";
 
 #[tokio::test]
 async fn the_page_shows_the_count_and_the_list_with_every_field_escaped() {
@@ -51,7 +51,8 @@ async fn the_page_shows_the_count_and_the_list_with_every_field_escaped() {
         html.contains("At least 2 Ukrainian citizens are deprived of their liberty for political reasons"),
         "{html}"
     );
-    assert!(html.contains("Щонайменше 2 громадяни України позбавлені волі з політичних мотивів"), "{html}");
+    let ukrainian = Call::get("/?lang=uk").send(&router).await.text();
+    assert!(ukrainian.contains("Щонайменше 2 громадяни України позбавлені волі з політичних мотивів"), "{ukrainian}");
     assert!(!html.contains(HOSTILE), "the hostile name must be escaped");
     assert!(!html.contains("<script"), "no script element at all");
     assert!(
@@ -181,7 +182,7 @@ async fn feeds_are_served_in_pages() {
 async fn projection_derived_responses_revalidate_with_etags() {
     let ccl = node(Some("ccl"), REAL_NAME);
     let router = app(&ccl);
-    for path in ["/", "/api/v1/list", "/api/v1/list/canonical", "/api/v1/feeds/ccl"] {
+    for path in ["/", "/?lang=uk", "/stats", "/api/v1/list", "/api/v1/list/canonical", "/api/v1/feeds/ccl"] {
         let first = Call::get(path).send(&router).await;
         assert_eq!(first.status, StatusCode::OK);
         let etag = first.header("etag").expect("an ETag").to_owned();
@@ -213,6 +214,11 @@ async fn every_response_carries_the_security_headers() {
         Call::get("/api/v1/list").send(&router).await,
         Call::get("/static/site.css").send(&router).await,
         Call::get("/healthz").send(&router).await,
+        Call::get("/stats").send(&router).await,
+        Call::get("/about").send(&router).await,
+        Call::get("/persons/unknown").send(&router).await,
+        Call::get("/?year=bad").send(&router).await,
+        Call::get("/api/v1/openapi.json").send(&router).await,
         Call::get("/no/such/route").send(&router).await,
         Call::new(Method::GET, "/api/v1/member/pending").send(&router).await,
         Call::member(Method::POST, "/cases").raw("application/json", "{").send(&router).await,

@@ -1,0 +1,56 @@
+//! The one list of the server's routes: the routers are built from it, and the test of the
+//! OpenAPI document (`/api/v1/openapi.json`) compares its paths and methods with it.
+
+/// One route: an HTTP method and an axum path (`{name}` for a path parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// `GET`, `POST`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// The full path, as written in the OpenAPI document.
+    pub path: &'static str,
+}
+
+const fn route(method: &'static str, path: &'static str) -> Route {
+    Route { method, path }
+}
+
+/// The public routes, served by every node.
+pub const PUBLIC_ROUTES: &[Route] = &[
+    route("GET", "/"),
+    route("GET", "/persons/{case}"),
+    route("GET", "/stats"),
+    route("GET", "/about"),
+    route("GET", "/api/v1/list"),
+    route("GET", "/api/v1/list/canonical"),
+    route("GET", "/api/v1/feeds/{org}"),
+    route("GET", "/api/v1/openapi.json"),
+    route("GET", "/healthz"),
+    route("GET", "/static/site.css"),
+];
+
+/// The prefix of the member routes.
+pub const MEMBER_PREFIX: &str = "/api/v1/member";
+
+/// The member routes (behind the bearer token), served when the node holds a key and a token.
+pub const MEMBER_ROUTES: &[Route] = &[
+    route("POST", "/api/v1/member/events"),
+    route("POST", "/api/v1/member/cases"),
+    route("GET", "/api/v1/member/cases/{case}"),
+    route("PATCH", "/api/v1/member/cases/{case}"),
+    route("POST", "/api/v1/member/cases/{case}/criteria"),
+    route("DELETE", "/api/v1/member/cases/{case}/criteria/{criterion}"),
+    route("POST", "/api/v1/member/cases/{case}/signs"),
+    route("POST", "/api/v1/member/cases/{case}/exclusion"),
+    route("DELETE", "/api/v1/member/cases/{case}/exclusion"),
+    route("POST", "/api/v1/member/cases/{case}/endorsement"),
+    route("DELETE", "/api/v1/member/cases/{case}/endorsement"),
+    route("POST", "/api/v1/member/cases/{case}/release"),
+    route("POST", "/api/v1/member/cases/{case}/redetention"),
+    route("POST", "/api/v1/member/cases/{case}/death"),
+    route("POST", "/api/v1/member/members"),
+    route("POST", "/api/v1/member/members/{slug}/removal"),
+    route("POST", "/api/v1/member/proposals/{proposal}/approval"),
+    route("POST", "/api/v1/member/policy"),
+    route("POST", "/api/v1/member/key"),
+    route("GET", "/api/v1/member/pending"),
+];
