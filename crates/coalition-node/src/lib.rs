@@ -14,7 +14,7 @@ pub mod data_dir;
 pub mod demo;
 mod effect;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -169,6 +169,33 @@ pub enum NoteStatus {
 struct State {
     verifier: Verifier,
     projector: Projector,
+    /// Ids of the events about each case (the case.opened and every event naming it), in the
+    /// order they were applied: what a person's page shows as the signed history.
+    case_events: HashMap<EventId, Vec<EventId>>,
+    /// The latest time of any applied event: the "data as of" of public pages.
+    newest_time: Option<Timestamp>,
+}
+
+impl State {
+    fn new(genesis: &Genesis) -> Self {
+        Self {
+            verifier: Verifier::new(genesis),
+            projector: Projector::new(genesis),
+            case_events: HashMap::new(),
+            newest_time: None,
+        }
+    }
+
+    /// Applies a verified, durable event to the projection and the indexes.
+    fn project(&mut self, event: SignedEvent) -> Result<(), NodeError> {
+        let content = event.event();
+        let case = if content.kind() == EventKind::CaseOpened { Some(event.id()) } else { content.body.case() };
+        if let Some(case) = case {
+            self.case_events.entry(case).or_default().push(event.id());
+        }
+        self.newest_time = self.newest_time.max(Some(content.time));
+        self.projector.insert(event).map(|_| ()).map_err(|error| NodeError::Projection(error.to_string()))
+    }
 }
 
 /// The node's own feed as the write path sees it.
@@ -262,7 +289,7 @@ impl Node {
             }
             None => None,
         };
-        let mut state = State { verifier: Verifier::new(&genesis), projector: Projector::new(&genesis) };
+        let mut state = State::new(&genesis);
         let started = std::time::Instant::now();
         let replayed = replay_in_time_order(store.as_ref(), &mut state)?;
         for proof in store.fork_proofs()? {
@@ -325,6 +352,22 @@ impl Node {
     pub fn with_projection<R>(&self, read: impl FnOnce(&Projection) -> R) -> R {
         let mut state = lock(&self.inner.state);
         read(state.projector.projection())
+    }
+
+    /// Ids of the events about `case` (its case.opened and every event naming it), in the order
+    /// this node applied them; empty for an unknown case.
+    pub fn case_event_ids(&self, case: &EventId) -> Vec<EventId> {
+        lock(&self.inner.state).case_events.get(case).cloned().unwrap_or_default()
+    }
+
+    /// The latest time of any event the projection holds: how recent the data is.
+    pub fn newest_event_time(&self) -> Option<Timestamp> {
+        lock(&self.inner.state).newest_time
+    }
+
+    /// One stored event by id.
+    pub fn event(&self, id: &EventId) -> Result<Option<SignedEvent>, NodeError> {
+        Ok(self.inner.store.get(id)?)
     }
 
     /// The head (seq, id) of every feed this node holds.
@@ -542,7 +585,7 @@ fn store_batch(inner: &Inner, state: &mut State, batch: &mut Vec<SignedEvent>) -
     }
     let report = inner.store.append(batch)?;
     for event in batch.drain(..) {
-        insert_projection(&mut state.projector, event)?;
+        state.project(event)?;
         inner.version.fetch_add(1, Ordering::AcqRel);
     }
     Ok(report.stored() as u64)
@@ -612,9 +655,8 @@ fn replay(state: &mut State, event: SignedEvent) -> Result<(), NodeError> {
     let id = event.id();
     for outcome in state.verifier.accept_trusted(0, event) {
         match outcome {
-            Outcome::Accepted { event, .. } | Outcome::Frozen { event, .. } => {
-                insert_projection(&mut state.projector, *event)?
-            }
+            Outcome::Accepted { event, .. } => state.project(*event)?,
+            Outcome::Frozen { event, .. } => insert_projection(&mut state.projector, *event)?,
             Outcome::Rejected { reason, id: rejected, .. } => {
                 return Err(NodeError::Tampered { id: rejected.unwrap_or(id), reason: reason.to_string() });
             }
@@ -630,7 +672,7 @@ fn apply(state: &mut State, event: SignedEvent, version: &AtomicU64) {
     for outcome in state.verifier.accept_trusted(0, event) {
         match outcome {
             Outcome::Accepted { event, .. } => {
-                if let Err(error) = state.projector.insert(*event) {
+                if let Err(error) = state.project(*event) {
                     tracing::error!(%id, %error, "the projector refused our own event");
                 }
                 version.fetch_add(1, Ordering::AcqRel);

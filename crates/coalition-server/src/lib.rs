@@ -62,8 +62,6 @@ pub(crate) struct AppState {
     /// Distinguishes this process's ETags from a previous run's: [`Node::version`] restarts from
     /// the replayed event count, which can repeat with different content.
     pub(crate) epoch: u64,
-    /// The events of each case for the person pages, rebuilt when the node's version moves.
-    pub(crate) case_events: site::CaseEventsCache,
 }
 
 /// Builds the HTTP routes of a node: the public page and API always; the member API under
@@ -83,7 +81,7 @@ pub fn router(node: Node, options: ServerOptions) -> Router {
         }
         (None, _) => None,
     };
-    let state = AppState { node, options: Arc::new(options), epoch, case_events: site::CaseEventsCache::default() };
+    let state = AppState { node, options: Arc::new(options), epoch };
     let mut app = public::routes(state.clone());
     if let Some(token) = member_token {
         app = app.nest("/api/v1/member", member::routes(state.clone(), token));

@@ -5,9 +5,7 @@
 //! is escaped by askama (see [`crate::public`] on why askama). Pages derived from the projection
 //! carry an ETag naming the node's version and the language, and `Vary: Accept-Language`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -57,67 +55,38 @@ enum Detail {
     Ground(ExclusionGround),
 }
 
-/// The events of every case, and the newest event time, as of one node version.
-#[derive(Debug, Default)]
-pub(crate) struct CaseEvents {
-    version: u64,
-    by_case: HashMap<EventId, Vec<CaseEvent>>,
-    newest: Option<Timestamp>,
-}
-
-/// The cache of [`CaseEvents`], rebuilt when the node's version moves.
-pub(crate) type CaseEventsCache = Arc<Mutex<Option<Arc<CaseEvents>>>>;
-
-/// The case events as of the node's current version (one pass over the store when it changed).
-/// Blocking.
-fn case_events(state: &AppState) -> Result<Arc<CaseEvents>, ApiError> {
-    let version = state.node.version();
-    let mut cached = state.case_events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(events) = cached.as_ref()
-        && events.version == version
-    {
-        return Ok(events.clone());
+/// The signed history of one case, read from the node's per-case index (a few reads, never a
+/// scan of the store). Blocking.
+fn case_events(state: &AppState, case: &EventId) -> Result<Vec<CaseEvent>, ApiError> {
+    let unavailable = |error: coalition_node::NodeError| {
+        tracing::error!(%error, "cannot read the events for the site");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the node could not read its store")
+    };
+    let mut events = Vec::new();
+    for id in state.node.case_event_ids(case) {
+        let Some(signed) = state.node.event(&id).map_err(unavailable)? else { continue };
+        let event = signed.event();
+        let detail = match &event.body {
+            Body::CriterionAsserted(body) => Detail::Criterion(body.criterion),
+            Body::CriterionWithdrawn(body) => Detail::Criterion(body.criterion),
+            Body::SignNoted(body) => Detail::Sign(body.sign),
+            Body::ExclusionRaised(body) => Detail::Ground(body.ground),
+            Body::PersonReleased(body) => Detail::Date(body.date),
+            Body::PersonDetained(body) => Detail::Date(body.date),
+            Body::PersonDied(body) => Detail::Date(body.date),
+            _ => Detail::None,
+        };
+        events.push(CaseEvent {
+            id,
+            org: event.org.clone(),
+            seq: event.seq,
+            time: event.time,
+            kind: event.kind(),
+            detail,
+        });
     }
-    let mut built = CaseEvents { version, ..CaseEvents::default() };
-    state
-        .node
-        .for_each_event(&mut |signed| {
-            let id = signed.id();
-            let event = signed.event();
-            let case = if event.kind() == EventKind::CaseOpened { Some(id) } else { event.body.case() };
-            built.newest = built.newest.max(Some(event.time));
-            if let Some(case) = case {
-                let detail = match &event.body {
-                    Body::CriterionAsserted(body) => Detail::Criterion(body.criterion),
-                    Body::CriterionWithdrawn(body) => Detail::Criterion(body.criterion),
-                    Body::SignNoted(body) => Detail::Sign(body.sign),
-                    Body::ExclusionRaised(body) => Detail::Ground(body.ground),
-                    Body::PersonReleased(body) => Detail::Date(body.date),
-                    Body::PersonDetained(body) => Detail::Date(body.date),
-                    Body::PersonDied(body) => Detail::Date(body.date),
-                    _ => Detail::None,
-                };
-                built.by_case.entry(case).or_default().push(CaseEvent {
-                    id,
-                    org: event.org.clone(),
-                    seq: event.seq,
-                    time: event.time,
-                    kind: event.kind(),
-                    detail,
-                });
-            }
-            ControlFlow::Continue(())
-        })
-        .map_err(|error| {
-            tracing::error!(%error, "cannot read the events for the site");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the node could not read its store")
-        })?;
-    for events in built.by_case.values_mut() {
-        events.sort_by(|left, right| (left.time, &left.org, left.seq).cmp(&(right.time, &right.org, right.seq)));
-    }
-    let built = Arc::new(built);
-    *cached = Some(built.clone());
-    Ok(built)
+    events.sort_by(|left, right| (left.time, &left.org, left.seq).cmp(&(right.time, &right.org, right.seq)));
+    Ok(events)
 }
 
 // --- what every page shares ------------------------------------------------------------------
@@ -514,9 +483,9 @@ pub(crate) async fn index(
     }
     let worker = state.clone();
     let page = blocking(move || {
-        let events = case_events(&worker)?;
+        let newest = worker.node.newest_event_time();
         let chrome = Chrome::new(&worker, lang, "/", &filters.pairs());
-        worker.node.with_projection(|projection| index_data(projection, chrome, lang, &filters, &events))
+        worker.node.with_projection(|projection| index_data(projection, chrome, lang, &filters, newest))
     })
     .await??;
     html(&page, StatusCode::OK, Some(cached))
@@ -527,7 +496,7 @@ fn index_data(
     c: Chrome,
     lang: Lang,
     filters: &Filters,
-    events: &CaseEvents,
+    newest: Option<Timestamp>,
 ) -> Result<IndexPage, ApiError> {
     let summary = projection.list_summary().map_err(internal("cannot summarise the list"))?;
     let counts = projection.counts();
@@ -640,7 +609,7 @@ fn index_data(
         detained_now: counts.detained_now,
         released: count_of(Status::Released),
         died: count_of(Status::Died),
-        as_of: events.newest.map_or_else(|| t.not_recorded.to_owned(), |time| time.to_string()),
+        as_of: newest.map_or_else(|| t.not_recorded.to_owned(), |time| time.to_string()),
         edition,
         form,
         found: i18n::persons(lang, found as u64),
@@ -720,7 +689,7 @@ pub(crate) async fn person(
     }
     let worker = state.clone();
     let person = blocking(move || {
-        let events = case_events(&worker)?;
+        let events = case_events(&worker, &case)?;
         Ok::<_, ApiError>(worker.node.with_projection(|projection| person_data(projection, case, lang, &events)))
     })
     .await??;
@@ -736,7 +705,7 @@ fn not_found_page(state: &AppState, lang: Lang, path: &str) -> Result<Response, 
 }
 
 /// Everything public about the person of `case`, if the case is in the joint list.
-fn person_data(projection: &Projection, case: EventId, lang: Lang, events: &CaseEvents) -> Option<Person> {
+fn person_data(projection: &Projection, case: EventId, lang: Lang, events: &[CaseEvent]) -> Option<Person> {
     let view = projection.case(&case)?;
     let entry = projection.list_entries().find(|entry| entry.case == case)?;
     let t = lang.strings();
@@ -772,10 +741,7 @@ fn person_data(projection: &Projection, case: EventId, lang: Lang, events: &Case
         projection.members().map(|member| (&member.slug, member.name.as_str())).collect();
     let claims = view.claims();
     let event_rows = events
-        .by_case
-        .get(&case)
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|event| {
             let detail = match event.detail {
                 Detail::None => String::new(),

@@ -211,3 +211,19 @@ fn a_reopened_node_rebuilds_the_same_projection_from_many_feeds() {
     assert_eq!(before, after);
     assert_eq!(node.heads().len(), 8);
 }
+
+#[test]
+fn the_node_indexes_the_events_of_each_case_and_the_newest_time() {
+    let node = member("zmina");
+    assert_eq!(node.newest_event_time(), None);
+    let case = open_case(&node, "Особа");
+    let other = open_case(&node, "Інша");
+    let criterion =
+        node.submit(EventKind::CriterionAsserted, json!({"case": case, "criterion": "a"})).expect("criterion");
+    let endorsement = node.submit(EventKind::PersonAdded, json!({"case": case})).expect("endorse");
+    assert_eq!(node.case_event_ids(&case), vec![case, criterion.id, endorsement.id]);
+    assert_eq!(node.case_event_ids(&other), vec![other]);
+    let stored = node.event(&endorsement.id).expect("read").expect("stored");
+    assert_eq!(node.newest_event_time(), Some(stored.event().time));
+    assert!(node.case_event_ids(&criterion.id).is_empty(), "a criterion is not a case");
+}
