@@ -462,21 +462,31 @@ impl Filters {
     }
 }
 
+/// What every page handler reads first: the checked query string and the page language.
+fn page_query(
+    raw: axum::extract::RawQuery,
+    query: Result<Query<SiteQuery>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<(SiteQuery, Lang), BadQuery> {
+    let query = read_query(raw.0.as_deref(), query)?;
+    let lang = Lang::choose(query.lang.as_deref(), headers);
+    Ok((query, lang))
+}
+
 pub(crate) async fn index(
     State(state): State<AppState>,
     raw: axum::extract::RawQuery,
     query: Result<Query<SiteQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = match read_query(raw.0.as_deref(), query) {
-        Ok(query) => query,
+    let (query, lang) = match page_query(raw, query, &headers) {
+        Ok(read) => read,
         Err(refused) => return Ok(refused.into_response()),
     };
     let filters = match filters(&query) {
         Ok(filters) => filters,
         Err(refused) => return Ok(refused.into_response()),
     };
-    let lang = Lang::choose(query.lang.as_deref(), &headers);
     let cached = Cached::for_lang(&state, lang);
     if cached.is_fresh(&headers) {
         return Ok(cached.not_modified());
@@ -675,11 +685,10 @@ pub(crate) async fn person(
     query: Result<Query<SiteQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = match read_query(raw.0.as_deref(), query) {
-        Ok(query) => query,
+    let (_, lang) = match page_query(raw, query, &headers) {
+        Ok(read) => read,
         Err(refused) => return Ok(refused.into_response()),
     };
-    let lang = Lang::choose(query.lang.as_deref(), &headers);
     let Ok(case) = EventId::parse(&case) else {
         return not_found_page(&state, lang, "/");
     };
@@ -886,11 +895,10 @@ pub(crate) async fn stats(
     query: Result<Query<SiteQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = match read_query(raw.0.as_deref(), query) {
-        Ok(query) => query,
+    let (_, lang) = match page_query(raw, query, &headers) {
+        Ok(read) => read,
         Err(refused) => return Ok(refused.into_response()),
     };
-    let lang = Lang::choose(query.lang.as_deref(), &headers);
     let cached = Cached::for_lang(&state, lang);
     if cached.is_fresh(&headers) {
         return Ok(cached.not_modified());
@@ -966,11 +974,10 @@ pub(crate) async fn about(
     query: Result<Query<SiteQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = match read_query(raw.0.as_deref(), query) {
-        Ok(query) => query,
+    let (_, lang) = match page_query(raw, query, &headers) {
+        Ok(read) => read,
         Err(refused) => return Ok(refused.into_response()),
     };
-    let lang = Lang::choose(query.lang.as_deref(), &headers);
     let text = content_blocks(match lang {
         Lang::Uk => ABOUT_UK,
         Lang::En => ABOUT_EN,
