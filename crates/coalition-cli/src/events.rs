@@ -79,13 +79,13 @@ pub struct VerifyArgs {
 }
 
 /// One problem found while reading bundles.
-struct Problem {
-    tag: Tag,
-    org: Option<OrgSlug>,
-    seq: Option<u64>,
-    id: Option<String>,
-    code: &'static str,
-    reason: String,
+pub(crate) struct Problem {
+    pub(crate) tag: Tag,
+    pub(crate) org: Option<OrgSlug>,
+    pub(crate) seq: Option<u64>,
+    pub(crate) id: Option<String>,
+    pub(crate) code: &'static str,
+    pub(crate) reason: String,
 }
 
 /// The result of reading and verifying bundles.
@@ -101,6 +101,16 @@ pub struct BundleReport {
 }
 
 impl BundleReport {
+    /// Every note left out, in source order.
+    pub(crate) fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Notes seen again after they were accepted.
+    pub fn duplicates(&self) -> usize {
+        self.duplicates
+    }
+
     /// Forks found, with both event ids.
     pub fn forks(&self) -> &[coalition_core::verify::ForkFound] {
         &self.forks
@@ -131,7 +141,7 @@ fn tag_of(bundle_index: usize, line_number: u64) -> Tag {
     ((bundle_index as u64) << TAG_LINE_BITS) | line_number
 }
 
-fn describe_tag(tag: Tag, bundles: &[PathBuf]) -> String {
+pub(crate) fn describe_tag(tag: Tag, bundles: &[PathBuf]) -> String {
     let index = (tag >> TAG_LINE_BITS) as usize;
     let line = tag & ((1 << TAG_LINE_BITS) - 1);
     let name = bundles.get(index).map_or_else(|| "?".to_owned(), |path| path.display().to_string());
@@ -145,6 +155,41 @@ fn rejection_code(reason: &Rejection) -> &'static str {
 /// Reads and verifies bundles, keeping the accepted events when `keep_events` is set (the
 /// verifier itself keeps only ids).
 pub fn read_bundles(genesis: &Genesis, paths: &[PathBuf], threads: usize, keep_events: bool) -> Result<BundleReport> {
+    let mut accepted = Vec::new();
+    let mut frozen = Vec::new();
+    let mut keep = |kept: Kept| match kept {
+        Kept::Accepted(event) => accepted.push(event),
+        Kept::Frozen(event) => frozen.push(event),
+    };
+    let sink: Option<&mut dyn FnMut(Kept)> = if keep_events { Some(&mut keep) } else { None };
+    let mut report = verify_lines(genesis, |sender| read_batches(paths, sender), threads, sink, &mut |_| {})?;
+    report.accepted = accepted;
+    report.frozen = frozen;
+    Ok(report)
+}
+
+/// An event the verifier did not refuse, handed to the caller's sink as soon as it is decided.
+pub enum Kept {
+    /// A valid event that continues its feed.
+    Accepted(coalition_core::event::SignedEvent),
+    /// A validly signed event of a feed frozen by a fork (no effect, but other feeds may name it).
+    Frozen(coalition_core::event::SignedEvent),
+}
+
+/// Sends batches of lines to verify; an `Err` batch stops the reading with that error.
+pub type LineSender = std::sync::mpsc::SyncSender<Result<Vec<RawLine>>>;
+
+/// Verifies the lines `source` sends (on a thread of its own, so reading overlaps checking),
+/// handing each event the verifier does not refuse to `sink` as it is decided, in feed order, and
+/// calling `progress` with the number of lines done after each batch. `sink` lets a caller keep
+/// what it needs of each event (the whole note, or only the parsed event) instead of everything.
+pub fn verify_lines(
+    genesis: &Genesis,
+    source: impl FnOnce(&LineSender) + Send,
+    threads: usize,
+    mut sink: Option<&mut dyn FnMut(Kept)>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<BundleReport> {
     let mut report = BundleReport {
         verifier: Verifier::new(genesis),
         accepted: Vec::new(),
@@ -157,20 +202,24 @@ pub fn read_bundles(genesis: &Genesis, paths: &[PathBuf], threads: usize, keep_e
     // current one, so reading never leaves a core idle.
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<RawLine>>>(READ_AHEAD_BATCHES);
-        scope.spawn(move || read_batches(paths, &sender));
+        scope.spawn(move || source(&sender));
         // Batch k+1 is checked (from a key snapshot) while batch k is accepted, so the sequential
         // feed rules never leave the other cores idle.
         let mut checked: Vec<CheckedLine> = Vec::new();
+        let mut lines_done = 0u64;
         for batch in receiver {
             let batch = batch?;
+            let batch_lines = batch.len() as u64;
             let book = report.verifier.key_book();
-            checked = check_batch(&mut report, batch, checked, &book, threads, keep_events);
+            checked = check_batch(&mut report, batch, checked, &book, threads, &mut sink);
+            lines_done += batch_lines;
+            progress(lines_done);
         }
-        accept_batch(&mut report, checked, keep_events);
+        accept_batch(&mut report, checked, &mut sink);
         Ok(())
     })?;
     let leftovers = report.verifier.finish();
-    record(&mut report, leftovers, keep_events);
+    record(&mut report, leftovers, &mut sink);
     report.problems.sort_by_key(|problem| problem.tag);
     Ok(report)
 }
@@ -180,9 +229,9 @@ const READ_AHEAD_BATCHES: usize = 2;
 
 /// One line of a bundle as read: its tag and bytes, or `None` when it was longer than a bundle
 /// line may be (its bytes were skipped, not buffered).
-type RawLine = (Tag, Option<Vec<u8>>);
+pub type RawLine = (Tag, Option<Vec<u8>>);
 
-fn read_batches(paths: &[PathBuf], sender: &std::sync::mpsc::SyncSender<Result<Vec<RawLine>>>) {
+pub(crate) fn read_batches(paths: &[PathBuf], sender: &LineSender) {
     for (index, path) in paths.iter().enumerate() {
         let file = match File::open(path) {
             Ok(file) => file,
@@ -281,7 +330,7 @@ fn check_batch(
     previous: Vec<CheckedLine>,
     book: &KeyBook,
     threads: usize,
-    keep_events: bool,
+    sink: &mut Option<&mut dyn FnMut(Kept)>,
 ) -> Vec<CheckedLine> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let take_and_check = || {
@@ -297,7 +346,7 @@ fn check_batch(
     };
     let mut indexed: Vec<(usize, CheckedLine)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(take_and_check)).collect();
-        accept_batch(report, previous, keep_events);
+        accept_batch(report, previous, sink);
         let mut indexed = take_and_check();
         for worker in workers {
             // A worker can only fail by panicking, which is a bug: say so rather than lose lines.
@@ -313,12 +362,12 @@ fn check_batch(
 }
 
 /// Applies the feed rules to a checked batch, in order.
-fn accept_batch(report: &mut BundleReport, checked: Vec<CheckedLine>, keep_events: bool) {
+fn accept_batch(report: &mut BundleReport, checked: Vec<CheckedLine>, sink: &mut Option<&mut dyn FnMut(Kept)>) {
     for result in checked {
         match result {
             Ok(checked) => {
                 let outcomes = report.verifier.accept(checked);
-                record(report, outcomes, keep_events);
+                record(report, outcomes, sink);
             }
             Err((tag, reason)) => {
                 report.problems.push(Problem { tag, org: None, seq: None, id: None, code: "bundle_line", reason })
@@ -327,11 +376,14 @@ fn accept_batch(report: &mut BundleReport, checked: Vec<CheckedLine>, keep_event
     }
 }
 
-fn record(report: &mut BundleReport, outcomes: Vec<VerifyOutcome>, keep_events: bool) {
+fn record(report: &mut BundleReport, outcomes: Vec<VerifyOutcome>, sink: &mut Option<&mut dyn FnMut(Kept)>) {
     for outcome in outcomes {
         match outcome {
-            VerifyOutcome::Accepted { event, .. } if keep_events => report.accepted.push(*event),
-            VerifyOutcome::Accepted { .. } => {}
+            VerifyOutcome::Accepted { event, .. } => {
+                if let Some(sink) = sink {
+                    sink(Kept::Accepted(*event));
+                }
+            }
             VerifyOutcome::Duplicate { .. } => report.duplicates += 1,
             VerifyOutcome::Rejected { tag, position, id, reason } => {
                 let (org, seq) = position.map_or((None, None), |(org, seq)| (Some(org), Some(seq)));
@@ -354,8 +406,8 @@ fn record(report: &mut BundleReport, outcomes: Vec<VerifyOutcome>, keep_events: 
                     code: "frozen_by_fork",
                     reason: format!("feed of {} is frozen by a fork at seq {fork_seq}: no effect", content.org),
                 });
-                if keep_events {
-                    report.frozen.push(*event);
+                if let Some(sink) = sink {
+                    sink(Kept::Frozen(*event));
                 }
             }
             VerifyOutcome::Fork { tag, fork } => {

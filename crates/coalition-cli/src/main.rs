@@ -4,6 +4,7 @@
 //! hold every rule. Exit codes: 0 success, 1 the check ran and found problems, 2 the command could
 //! not do its work (bad arguments, unreadable input, a refused operation).
 
+mod audit;
 mod bench;
 mod events;
 mod files;
@@ -51,6 +52,9 @@ enum Command {
     Sign(member::SignCommand),
     /// Verify every event of one or more bundles against the genesis.
     Verify(events::VerifyArgs),
+    /// Audit a coalition's whole history from bundles or nodes: verify, compare, recompute the
+    /// list and every edition, and report with a verdict.
+    Audit(audit::AuditArgs),
     /// Print the joint list projected from verified bundles.
     List(list::ListArgs),
     /// Show one case: facts, status, and its history event by event.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Genesis(command) => genesis::run(command),
         Command::Sign(command) => member::sign(command),
         Command::Verify(args) => events::verify(&args),
+        Command::Audit(args) => audit::audit(&args),
         Command::List(args) => list::list(&args),
         Command::Show(args) => list::show(&args),
         Command::Note(command) => note::run(command),

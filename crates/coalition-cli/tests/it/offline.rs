@@ -5,31 +5,31 @@ use std::process::{Command, Output};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_coalition");
 
-fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BINARY).current_dir(dir).args(args).output().expect("run coalition")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[track_caller]
-fn ok(output: Output) -> String {
+pub(crate) fn ok(output: Output) -> String {
     assert!(output.status.success(), "failed: {}\n{}", stdout(&output), stderr(&output));
     stdout(&output)
 }
 
 /// A two-member coalition with a signed genesis in a temporary folder.
-struct Coalition {
+pub(crate) struct Coalition {
     dir: tempfile::TempDir,
 }
 
 impl Coalition {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path();
         for org in ["zmina", "crimea-sos"] {
@@ -70,21 +70,21 @@ impl Coalition {
         Self { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn sign(&self, org: &str, kind: &str, body: &str) -> Output {
+    pub(crate) fn sign(&self, org: &str, kind: &str, body: &str) -> Output {
         self.sign_with(org, kind, body, &["--bundle", "ledger.jsonl"])
     }
 
     /// Signs a case.opened into another bundle file at a given time (to build a second branch of
     /// a feed).
-    fn sign_into(&self, bundle: &str, org: &str, body: &str, time: &str) -> Output {
+    pub(crate) fn sign_into(&self, bundle: &str, org: &str, body: &str, time: &str) -> Output {
         self.sign_with(org, "case.opened", body, &["--bundle", bundle, "--time", time])
     }
 
-    fn sign_with(&self, org: &str, kind: &str, body: &str, extra: &[&str]) -> Output {
+    pub(crate) fn sign_with(&self, org: &str, kind: &str, body: &str, extra: &[&str]) -> Output {
         let key = format!("keys/{org}.key");
         let mut args = vec!["sign", "--genesis", "genesis.note", "--key", &key, "--kind", kind, "--body", body];
         args.extend_from_slice(extra);
@@ -97,12 +97,13 @@ impl Coalition {
         run(self.path(), &args)
     }
 
-    fn bundle(&self) -> PathBuf {
+    pub(crate) fn bundle(&self) -> PathBuf {
         self.path().join("ledger.jsonl")
     }
 }
 
-const CASE_BODY: &str = r#"{"facts":{"name_en":"Olena Pryklad","name_uk":"Олена Приклад","region":"crimea"}}"#;
+pub(crate) const CASE_BODY: &str =
+    r#"{"facts":{"name_en":"Olena Pryklad","name_uk":"Олена Приклад","region":"crimea"}}"#;
 
 #[test]
 fn keygen_writes_a_secret_file_only_its_owner_reads_and_never_overwrites() {

@@ -1,0 +1,124 @@
+//! `coalition audit` over bundles: a clean history, and each kind of wrongdoing found with its
+//! evidence.
+
+use serde_json::Value;
+
+use crate::offline::{CASE_BODY, Coalition, ok, run, stdout};
+
+fn audit_json(coalition: &Coalition, bundles: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["audit", "--genesis", "genesis.note", "--json"];
+    for bundle in bundles {
+        args.extend_from_slice(&["--bundle", bundle]);
+    }
+    let output = run(coalition.path(), &args);
+    let report = serde_json::from_str(&stdout(&output)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)));
+    (output.status.code(), report)
+}
+
+fn finding_kinds(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| finding["kind"].as_str().expect("kind").to_owned())
+        .collect()
+}
+
+/// Two members open a case and both endorse it.
+fn listed_case(coalition: &Coalition) -> String {
+    let case = ok(coalition.sign("zmina", "case.opened", CASE_BODY)).trim().to_owned();
+    for org in ["zmina", "crimea-sos"] {
+        let body = format!(r#"{{"case":"{case}","criterion":"a","reasoning_en":"Sentenced for a post."}}"#);
+        ok(coalition.sign(org, "criterion.asserted", &body));
+        ok(coalition.sign(org, "person.added", &format!(r#"{{"case":"{case}"}}"#)));
+    }
+    case
+}
+
+#[test]
+fn a_clean_history_is_clean_and_the_human_report_says_so() {
+    let coalition = Coalition::new();
+    listed_case(&coalition);
+    let (code, report) = audit_json(&coalition, &["ledger.jsonl"]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["verdict"], "clean");
+    assert_eq!(report["events"], 5);
+    assert_eq!(report["list"]["entries"], 1);
+    assert_eq!(report["feeds"].as_array().map(Vec::len), Some(2));
+
+    let output = run(coalition.path(), &["audit", "--genesis", "genesis.note", "--bundle", "ledger.jsonl"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.contains("Verdict: CLEAN"), "{text}");
+    assert!(text.contains("1 entries, 1 detained now"), "{text}");
+}
+
+#[test]
+fn a_forged_event_in_a_bundle_is_found_with_its_place() {
+    let coalition = Coalition::new();
+    listed_case(&coalition);
+    let bundle = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    // Change one letter of the body of the first event: the signature no longer covers it.
+    let forged = bundle.replacen("Olena", "Olena ", 1);
+    assert_ne!(forged, bundle);
+    std::fs::write(coalition.bundle(), forged).expect("write");
+    let (code, report) = audit_json(&coalition, &["ledger.jsonl"]);
+    assert_eq!(code, Some(1));
+    let finding = &report["findings"][0];
+    assert_eq!(finding["kind"], "invalid_event");
+    assert_eq!(finding["source"], "ledger.jsonl:1");
+    assert_eq!(finding["org"], "zmina");
+    assert_eq!(finding["seq"], 1);
+}
+
+#[test]
+fn a_fork_is_found_with_both_notes_as_evidence() {
+    let coalition = Coalition::new();
+    let first = ok(coalition.sign("zmina", "case.opened", CASE_BODY)).trim().to_owned();
+    let second = ok(coalition.sign_into("other.jsonl", "zmina", CASE_BODY, "2026-11-02T00:00:00Z")).trim().to_owned();
+    let (code, report) = audit_json(&coalition, &["ledger.jsonl", "other.jsonl"]);
+    assert_eq!(code, Some(1));
+    let forks: Vec<&Value> =
+        report["findings"].as_array().expect("findings").iter().filter(|f| f["kind"] == "fork").collect();
+    assert_eq!(forks.len(), 1, "{report:#}");
+    assert_eq!(forks[0]["first"], first.as_str());
+    assert_eq!(forks[0]["second"], second.as_str());
+    let note_of = |bundle: &str| -> Value {
+        let text = std::fs::read_to_string(coalition.path().join(bundle)).expect("bundle");
+        let line: Value = serde_json::from_str(text.lines().next().expect("line")).expect("json");
+        line["note"].clone()
+    };
+    assert_eq!(forks[0]["first_note"], note_of("ledger.jsonl"));
+    assert_eq!(forks[0]["second_note"], note_of("other.jsonl"));
+    assert_eq!(report["feeds"][0]["org"], "zmina");
+    assert_eq!(report["feeds"][0]["forked_at"], 1, "{report:#}");
+}
+
+#[test]
+fn acting_on_a_governance_change_without_quorum_is_found() {
+    let coalition = Coalition::new();
+    listed_case(&coalition);
+    ok(run(coalition.path(), &["keygen", "--org", "newbie", "--out", "keys"]));
+    let vkey = std::fs::read_to_string(coalition.path().join("keys/newbie.vkey")).expect("vkey");
+    // zmina proposes newbie (1 approval; the governance quorum is 2), then newbie acts as a member.
+    let body = format!(r#"{{"slug":"newbie","name":"New organisation","vkey":"{}"}}"#, vkey.trim());
+    ok(coalition.sign("zmina", "member.proposed", &body));
+    ok(coalition.sign("newbie", "case.opened", CASE_BODY));
+    let (code, report) = audit_json(&coalition, &["ledger.jsonl"]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(finding_kinds(&report), ["unauthorised"]);
+    assert_eq!(report["findings"][0]["org"], "newbie");
+    assert_eq!(report["findings"][0]["code"], "not_a_member");
+    let governance = &report["governance"][0];
+    assert_eq!(governance["outcome"], "open");
+    assert_eq!(governance["approvals"], serde_json::json!(["zmina"]));
+}
+
+#[test]
+fn an_audit_that_cannot_read_its_input_exits_2() {
+    let coalition = Coalition::new();
+    let output = run(coalition.path(), &["audit", "--genesis", "genesis.note", "--bundle", "missing.jsonl"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(coalition.path(), &["audit", "--genesis", "genesis.note", "--node", "http://127.0.0.1:9"]);
+    assert_eq!(output.status.code(), Some(2));
+}
