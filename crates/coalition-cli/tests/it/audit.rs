@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::node::{RunningNode, free_port};
 use crate::offline::{CASE_BODY, Coalition, ok, run, stdout};
 
 fn audit_json(coalition: &Coalition, bundles: &[&str]) -> (Option<i32>, Value) {
@@ -121,4 +122,54 @@ fn an_audit_that_cannot_read_its_input_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     let output = run(coalition.path(), &["audit", "--genesis", "genesis.note", "--node", "http://127.0.0.1:9"]);
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn nodes_serving_another_or_a_shorter_feed_are_found_with_the_conflicting_notes() {
+    let coalition = Coalition::new();
+    listed_case(&coalition);
+    let other = ok(coalition.sign_into("other.jsonl", "zmina", CASE_BODY, "2026-11-02T00:00:00Z")).trim().to_owned();
+    let ledger = std::fs::read_to_string(coalition.bundle()).expect("bundle");
+    let prefix: String = ledger.lines().take(2).map(|line| format!("{line}\n")).collect();
+    std::fs::write(coalition.path().join("prefix.jsonl"), prefix).expect("write");
+    let mut nodes = Vec::new();
+    for (data, bundle) in [("honest", "ledger.jsonl"), ("altered", "other.jsonl"), ("truncated", "prefix.jsonl")] {
+        ok(run(coalition.path(), &["import", "--data", data, "--genesis", "genesis.note", bundle]));
+        nodes.push(RunningNode::start_read_only(coalition.path(), data, free_port()));
+    }
+    let mut args = vec!["audit", "--genesis", "genesis.note", "--json"];
+    for node in &nodes {
+        args.extend_from_slice(&["--node", &node.url]);
+    }
+    let output = run(coalition.path(), &args);
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+
+    let split: Vec<&Value> = findings.iter().filter(|finding| finding["kind"] == "split_view").collect();
+    assert_eq!(split.len(), 1, "{report:#}");
+    assert_eq!(split[0]["org"], "zmina");
+    assert_eq!(split[0]["seq"], 1);
+    let variants = split[0]["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 2);
+    let altered = variants.iter().find(|variant| variant["id"] == other.as_str()).expect("the altered note");
+    assert_eq!(altered["nodes"], serde_json::json!([nodes[1].url]));
+    assert!(altered["note"].as_str().is_some_and(|note| note.contains("2026-11-02T00:00:00Z")));
+
+    let shorter: Vec<(String, String, u64)> = findings
+        .iter()
+        .filter(|finding| finding["kind"] == "feed_shorter")
+        .map(|finding| {
+            let node = finding["node"].as_str().expect("node").to_owned();
+            (node, finding["org"].as_str().expect("org").to_owned(), finding["served_head"].as_u64().expect("head"))
+        })
+        .collect();
+    let truncated = nodes[2].url.clone();
+    assert!(shorter.contains(&(truncated.clone(), "zmina".to_owned(), 2)), "{shorter:?}");
+    assert!(shorter.contains(&(truncated, "crimea-sos".to_owned(), 0)), "{shorter:?}");
+    // The two notes for zmina's seq 1 are also a fork, with both ids.
+    let is_fork_with_other = |finding: &&Value| {
+        finding["kind"] == "fork" && (finding["first"] == other.as_str() || finding["second"] == other.as_str())
+    };
+    assert!(findings.iter().any(|finding| is_fork_with_other(&finding)), "{report:#}");
 }

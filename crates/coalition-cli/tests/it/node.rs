@@ -24,24 +24,36 @@ fn run_ok(dir: &Path, args: &[&str]) {
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
 }
 
 /// A running `coalition node`, killed when dropped.
-struct RunningNode {
+pub(crate) struct RunningNode {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl RunningNode {
+    /// zmina's node over `dir/data`, with the member API (token in `dir/token`).
     fn start(dir: &Path, port: u16) -> Self {
+        let member = ["--key", "keys/zmina.key", "--admin-token-file", "token"];
+        Self::start_with(dir, &["--data", "data"], &member, port)
+    }
+
+    /// A node without a key (public routes only) over the data directory `dir/data`.
+    pub(crate) fn start_read_only(dir: &Path, data: &str, port: u16) -> Self {
+        Self::start_with(dir, &["--data", data], &[], port)
+    }
+
+    fn start_with(dir: &Path, data: &[&str], member: &[&str], port: u16) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(BINARY)
             .current_dir(dir)
-            .args(["node", "--data", "data", "--genesis", "genesis.note", "--key", "keys/zmina.key"])
-            .args(["--admin-token-file", "token", "--listen", &listen])
+            .args(["node", "--genesis", "genesis.note", "--listen", &listen])
+            .args(data)
+            .args(member)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
