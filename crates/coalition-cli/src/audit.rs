@@ -254,13 +254,12 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     }
     let forks: Vec<(OrgSlug, u64)> = report.forks().iter().map(|fork| (fork.org.clone(), fork.seq)).collect();
 
+    let feeds = feed_reports(&report, &kept, &forks);
     let bar = progress.counter("projecting and checking editions", 0);
-    let edition_results = check_editions(&genesis, &kept, &forks)?;
-    let mut projector = project_all(&genesis, &kept, &forks, None)?;
+    let (mut projector, edition_results) = replay(&genesis, kept, &forks)?;
     let projection = projector.projection();
     bar.finish_and_clear();
 
-    let feeds = feed_reports(&report, &kept, &forks);
     let events_total: u64 = feeds.iter().map(|feed| feed.events).sum();
     let (editions, edition_findings) = edition_reports(projection, &edition_results);
     findings.extend(edition_findings);
@@ -553,33 +552,6 @@ fn first_notes_of_forks(
 
 // --- projection and editions ---
 
-/// Feed positions to include: every seq up to the frontier's for the feeds it names.
-type Cut = BTreeMap<OrgSlug, u64>;
-
-/// Projects the kept events (all of them, or those at or below `cut`), with the forks.
-fn project_all(
-    genesis: &Genesis,
-    kept: &[KeptEvent],
-    forks: &[(OrgSlug, u64)],
-    cut: Option<&Cut>,
-) -> Result<Projector> {
-    let within = |org: &OrgSlug, seq: u64| cut.is_none_or(|cut| cut.get(org).is_some_and(|head| seq <= *head));
-    let mut projector = Projector::new(genesis);
-    for (org, seq) in forks {
-        if within(org, *seq) {
-            projector.insert_fork(org, *seq).context("recording a fork")?;
-        }
-    }
-    for kept_event in kept {
-        if within(&kept_event.event.org, kept_event.event.seq) {
-            projector
-                .insert_event(kept_event.id, kept_event.event.clone(), kept_event.key_id)
-                .with_context(|| format!("projecting event {}", kept_event.id))?;
-        }
-    }
-    Ok(projector)
-}
-
 /// What the audit found for one edition.
 enum EditionResult {
     /// A frontier head is not the event the audit holds at that position.
@@ -588,33 +560,122 @@ enum EditionResult {
     Computed { count: u64, root: [u8; 32] },
 }
 
-/// Recomputes the list at every edition's frontier. Editions are found in the events
-/// themselves (their bodies name their frontiers), so the check does not depend on the
-/// projection's view of them.
-fn check_editions(
+/// Projects the kept events, stopping on the way at every edition's frontier to recompute the
+/// list there. Frontiers are visited in increasing order, so one projector serves them all and
+/// the whole history is folded about once; a frontier below one already passed (editions are
+/// monthly, so this is rare) starts a new projector. Editions are found in the events themselves
+/// (their bodies name their frontiers), so the check does not depend on the projection's view.
+fn replay(
     genesis: &Genesis,
-    kept: &[KeptEvent],
+    kept: Vec<KeptEvent>,
     forks: &[(OrgSlug, u64)],
-) -> Result<HashMap<EventId, EditionResult>> {
-    let positions: HashMap<(&OrgSlug, u64), EventId> =
-        kept.iter().filter(|kept| !kept.frozen).map(|kept| ((&kept.event.org, kept.event.seq), kept.id)).collect();
-    let mut results = HashMap::new();
+) -> Result<(Projector, HashMap<EventId, EditionResult>)> {
+    let mut feeds: BTreeMap<OrgSlug, Vec<KeptEvent>> = BTreeMap::new();
     for kept_event in kept {
-        let Body::EditionProposed(edition) = &kept_event.event.body else { continue };
-        let missing = edition.frontier.iter().find(|head| positions.get(&(&head.org, head.seq)) != Some(&head.id));
+        feeds.entry(kept_event.event.org.clone()).or_default().push(kept_event);
+    }
+    for events in feeds.values_mut() {
+        events.sort_by_key(|kept_event| kept_event.event.seq);
+    }
+    let mut editions: Vec<(EventId, Vec<coalition_core::body::FrontierEntry>)> = feeds
+        .values()
+        .flatten()
+        .filter_map(|kept_event| match &kept_event.event.body {
+            Body::EditionProposed(edition) => Some((kept_event.id, edition.frontier.clone())),
+            _ => None,
+        })
+        .collect();
+    editions.sort_by_key(|(_, frontier)| frontier.iter().map(|head| head.seq).sum::<u64>());
+
+    let mut replayer = Replayer::new(genesis, &feeds, forks);
+    let mut results = HashMap::new();
+    for (edition, frontier) in editions {
+        let missing = frontier.iter().find(|head| {
+            let named = feeds.get(&head.org).and_then(|events| {
+                let first = events.partition_point(|kept_event| kept_event.event.seq < head.seq);
+                events[first..]
+                    .iter()
+                    .take_while(|kept_event| kept_event.event.seq == head.seq)
+                    .find(|kept_event| !kept_event.frozen)
+            });
+            named.is_none_or(|kept_event| kept_event.id != head.id)
+        });
         if let Some(head) = missing {
-            results.insert(
-                kept_event.id,
-                EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id },
-            );
+            let result = EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id };
+            results.insert(edition, result);
             continue;
         }
-        let cut: Cut = edition.frontier.iter().map(|head| (head.org.clone(), head.seq)).collect();
-        let mut projector = project_all(genesis, kept, forks, Some(&cut))?;
-        let (count, root) = edition_root(projector.projection())?;
-        results.insert(kept_event.id, EditionResult::Computed { count, root });
+        let cut: BTreeMap<&OrgSlug, u64> = frontier.iter().map(|head| (&head.org, head.seq)).collect();
+        replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
+        let (count, root) = edition_root(replayer.projector.projection())?;
+        results.insert(edition, EditionResult::Computed { count, root });
     }
-    Ok(results)
+    replayer.advance_to(|_| u64::MAX)?;
+    Ok((replayer.projector, results))
+}
+
+/// A projector over a growing prefix of every feed.
+struct Replayer<'a> {
+    genesis: &'a Genesis,
+    feeds: &'a BTreeMap<OrgSlug, Vec<KeptEvent>>,
+    forks: &'a [(OrgSlug, u64)],
+    projector: Projector,
+    /// Per feed, how many of its events are in the projector (a prefix).
+    included: BTreeMap<&'a OrgSlug, usize>,
+    /// Forks already recorded, by index in `forks`.
+    forks_recorded: Vec<bool>,
+}
+
+impl<'a> Replayer<'a> {
+    fn new(genesis: &'a Genesis, feeds: &'a BTreeMap<OrgSlug, Vec<KeptEvent>>, forks: &'a [(OrgSlug, u64)]) -> Self {
+        Self {
+            genesis,
+            feeds,
+            forks,
+            projector: Projector::new(genesis),
+            included: BTreeMap::new(),
+            forks_recorded: vec![false; forks.len()],
+        }
+    }
+
+    /// Makes the projector hold exactly the events with seq up to `head_of(org)` of each feed.
+    fn advance_to(&mut self, head_of: impl Fn(&OrgSlug) -> u64) -> Result<()> {
+        let targets: Vec<(&'a OrgSlug, usize)> = self
+            .feeds
+            .iter()
+            .map(|(org, events)| {
+                let head = head_of(org);
+                (org, events.partition_point(|kept_event| kept_event.event.seq <= head))
+            })
+            .collect();
+        let behind = targets.iter().any(|(org, target)| self.included.get(org).copied().unwrap_or(0) > *target)
+            || self
+                .forks
+                .iter()
+                .zip(&self.forks_recorded)
+                .any(|((org, seq), recorded)| *recorded && *seq > head_of(org));
+        if behind {
+            self.projector = Projector::new(self.genesis);
+            self.included.clear();
+            self.forks_recorded.iter_mut().for_each(|recorded| *recorded = false);
+        }
+        for (index, (org, seq)) in self.forks.iter().enumerate() {
+            if !self.forks_recorded[index] && *seq <= head_of(org) {
+                self.projector.insert_fork(org, *seq).context("recording a fork")?;
+                self.forks_recorded[index] = true;
+            }
+        }
+        for (org, target) in targets {
+            let done = self.included.entry(org).or_insert(0);
+            for kept_event in &self.feeds[org][*done..target] {
+                self.projector
+                    .insert_event(kept_event.id, kept_event.event.clone(), kept_event.key_id)
+                    .with_context(|| format!("projecting event {}", kept_event.id))?;
+            }
+            *done = target;
+        }
+        Ok(())
+    }
 }
 
 /// The count and RFC 6962 root of a projection's canonical list entries, sorted by case id.
