@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use coalition_core::body::Body;
+use coalition_core::body::{Body, Digest};
 use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
 use coalition_core::keys::KeyId;
@@ -71,6 +71,9 @@ pub struct AuditArgs {
     /// Threads for signature checks (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also print the time taken, the rate and the peak memory (on stderr).
+    #[arg(long)]
+    stats: bool,
 }
 
 /// The audit's report: everything it found, for people (`render_human`) and machines (JSON).
@@ -200,6 +203,7 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     if args.nodes.len() > NODES_MAX {
         bail!("at most {NODES_MAX} nodes can be compared in one audit");
     }
+    let started = std::time::Instant::now();
     let genesis = genesis::load_complete(&args.genesis)?;
     let threads = events::default_threads(args.threads);
     let progress = Progress::new();
@@ -318,6 +322,14 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
             eprintln!("report written to {} (verdict: {})", path.display(), report_document.verdict);
         }
         None => print!("{text}"),
+    }
+    if args.stats {
+        let elapsed_s = started.elapsed().as_secs_f64();
+        eprintln!("elapsed_s {elapsed_s:.3}");
+        eprintln!("rate_events_per_s {:.0}", report_document.events as f64 / elapsed_s.max(1e-9));
+        if let Some(peak) = events::peak_rss_kib() {
+            eprintln!("peak_rss_kib {peak}");
+        }
     }
     Ok(if report_document.findings.is_empty() { Outcome::Success } else { Outcome::Findings })
 }
@@ -557,7 +569,7 @@ enum EditionResult {
     /// A frontier head is not the event the audit holds at that position.
     FrontierMissing { org: OrgSlug, seq: u64, named: EventId },
     /// The list at the frontier, recomputed.
-    Computed { count: u64, root: [u8; 32] },
+    Computed { count: u64, root: Digest },
 }
 
 /// Projects the kept events, stopping on the way at every edition's frontier to recompute the
@@ -679,7 +691,7 @@ impl<'a> Replayer<'a> {
 }
 
 /// The count and RFC 6962 root of a projection's canonical list entries, sorted by case id.
-fn edition_root(projection: &Projection) -> Result<(u64, [u8; 32])> {
+pub(crate) fn edition_root(projection: &Projection) -> Result<(u64, Digest)> {
     let mut entries: Vec<_> = projection.list_entries().collect();
     entries.sort_by_key(|entry| entry.case);
     let leaves = entries
@@ -687,7 +699,7 @@ fn edition_root(projection: &Projection) -> Result<(u64, [u8; 32])> {
         .map(|entry| entry.to_canonical().map(|bytes| coalition_core::merkle::leaf_hash(bytes.as_bytes())))
         .collect::<Result<Vec<_>, _>>()
         .context("an entry of the list has no canonical form")?;
-    Ok((leaves.len() as u64, coalition_core::merkle::root(&leaves)))
+    Ok((leaves.len() as u64, Digest::from_bytes(coalition_core::merkle::root(&leaves))))
 }
 
 fn edition_reports(
@@ -710,7 +722,7 @@ fn edition_reports(
                 Some(false)
             }
             Some(EditionResult::Computed { count, root }) => {
-                let same = *count == edition.count && root == edition.root.as_bytes();
+                let same = *count == edition.count && *root == edition.root;
                 if !same {
                     findings.push(Finding::EditionMismatch {
                         label: edition.label.clone(),
@@ -718,7 +730,7 @@ fn edition_reports(
                         stated_count: edition.count,
                         computed_count: *count,
                         stated_root: edition.root.to_string(),
-                        computed_root: hex(root),
+                        computed_root: root.to_string(),
                     });
                 }
                 Some(same)
@@ -746,13 +758,6 @@ fn edition_reports(
         });
     }
     (reports, findings)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
 }
 
 fn governance_reports(projection: &Projection) -> Vec<GovernanceReport> {

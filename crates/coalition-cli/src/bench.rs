@@ -24,6 +24,9 @@ pub enum BenchCommand {
     /// A node's member write path (sign + durable commit) with 1 and many writers, beside raw
     /// durable commits of the store, and the node's start-up time over a generated store.
     Append(AppendBenchArgs),
+    /// `coalition audit` over a generated bundle with monthly editions, beside the raw
+    /// multi-core Ed25519 verification rate, with its peak memory.
+    Audit(crate::bench_audit::AuditBenchArgs),
 }
 
 /// Measure acknowledged appends through a node (sign, durable group commit, projection) with one
@@ -64,11 +67,11 @@ pub struct VerifyBenchArgs {
     rounds: usize,
 }
 
-const ORG_NAMES: [&str; 12] =
+pub(crate) const ORG_NAMES: [&str; 12] =
     ["arpp", "chrg", "zmina", "mihr", "uhhru", "ccl", "crimea-sos", "platform", "org-09", "org-10", "org-11", "org-12"];
 const ORIGIN: &str = "bench.example";
 
-fn signer(index: usize) -> Result<SignerKey> {
+pub(crate) fn signer(index: usize) -> Result<SignerKey> {
     let name = KeyName::parse(&format!("{ORIGIN}/{}", ORG_NAMES[index]))?;
     let mut seed = [0u8; 32];
     seed[0] = index as u8 + 1;
@@ -97,13 +100,13 @@ fn body_for(index: usize, cases: &[EventId]) -> Result<(EventKind, String)> {
     Ok((kind, json))
 }
 
-struct Generated {
-    genesis: Genesis,
-    keys: Vec<VerifierKey>,
-    notes: Vec<String>,
+pub(crate) struct Generated {
+    pub(crate) genesis: Genesis,
+    pub(crate) keys: Vec<VerifierKey>,
+    pub(crate) notes: Vec<String>,
 }
 
-fn generate(events: usize, orgs: usize) -> Result<Generated> {
+pub(crate) fn generate(events: usize, orgs: usize) -> Result<Generated> {
     if orgs == 0 || orgs > ORG_NAMES.len() {
         bail!("--orgs must be between 1 and {}", ORG_NAMES.len());
     }
@@ -178,7 +181,7 @@ fn generate(events: usize, orgs: usize) -> Result<Generated> {
 }
 
 /// Raw `verify_strict` over the generated texts and signatures, on `threads` threads.
-fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f64> {
+pub(crate) fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f64> {
     let jobs: Vec<(usize, &str, [u8; 64])> = generated
         .notes
         .iter()
@@ -244,6 +247,7 @@ pub fn run(command: BenchCommand) -> Result<Outcome> {
     match command {
         BenchCommand::Verify(args) => run_verify(&args),
         BenchCommand::Append(args) => run_append(&args),
+        BenchCommand::Audit(args) => crate::bench_audit::run(&args),
     }
 }
 
@@ -429,7 +433,7 @@ fn run_verify(args: &VerifyBenchArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
@@ -468,12 +472,12 @@ fn print_breakdown(generated: &Generated) -> Result<()> {
 }
 
 /// A temporary folder removed on drop (no extra dependency for one folder).
-struct TempDir {
-    path: PathBuf,
+pub(crate) struct TempDir {
+    pub(crate) path: PathBuf,
 }
 
 impl TempDir {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).map_err(|error| anyhow::anyhow!("{error}"))?;
         let path = std::env::temp_dir().join(format!("coalition-bench-{}", hex_string(&suffix)));

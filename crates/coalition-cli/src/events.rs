@@ -500,7 +500,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
 }
 
 /// The process's peak resident memory, where the system tells it (Linux).
-fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

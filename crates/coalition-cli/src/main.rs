@@ -6,6 +6,7 @@
 
 mod audit;
 mod bench;
+mod bench_audit;
 mod events;
 mod files;
 mod genesis;

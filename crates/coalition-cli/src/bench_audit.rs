@@ -1,0 +1,189 @@
+//! `coalition bench audit`: `coalition audit` over a generated history with monthly editions,
+//! printed beside the raw multi-core Ed25519 verification rate measured in the same run.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use coalition_core::body::{Body, EditionProposed, FrontierEntry};
+use coalition_core::bundle;
+use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
+use coalition_core::time::Timestamp;
+use coalition_projector::Projector;
+
+use crate::bench::{self, Generated, ORG_NAMES, TempDir};
+use crate::{Outcome, audit, events};
+
+/// The memory the audit of a million events must stay under.
+const AUDIT_MEMORY_TARGET_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The share of the raw multi-core verification rate the audit must reach end to end.
+const AUDIT_RATE_TARGET_PERCENT: f64 = 70.0;
+
+/// Generate a history with monthly editions (each naming a frontier spread evenly over the
+/// history, with the root and count of the list there), then time `coalition audit` over it in a
+/// child process (so its peak memory is its own) beside the raw multi-core `verify_strict` rate.
+#[derive(Args)]
+pub struct AuditBenchArgs {
+    /// Number of events to generate (the editions come on top).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Number of monthly editions.
+    #[arg(long, default_value_t = 12)]
+    editions: usize,
+    /// Number of member organisations (feeds).
+    #[arg(long, default_value_t = 8)]
+    orgs: usize,
+    /// Keep the genesis, bundle and report in this folder instead of a temporary one.
+    #[arg(long)]
+    keep_in: Option<PathBuf>,
+}
+
+pub fn run(args: &AuditBenchArgs) -> Result<Outcome> {
+    if args.editions == 0 || args.editions > args.events {
+        bail!("--editions must be between 1 and --events");
+    }
+    let temporary;
+    let dir = match &args.keep_in {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir.clone()
+        }
+        None => {
+            temporary = TempDir::new()?;
+            temporary.path.clone()
+        }
+    };
+    let generated = bench::generate(args.events, args.orgs)?;
+    let editions = edition_notes(&generated, args.editions)?;
+    let genesis_path = dir.join("genesis.note");
+    let bundle_path = dir.join("audit.jsonl");
+    let report_path = dir.join("report.json");
+    std::fs::write(&genesis_path, generated.genesis.note())?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&bundle_path)?);
+    for note in generated.notes.iter().chain(&editions) {
+        file.write_all(bundle::format_line(note).as_bytes())?;
+    }
+    file.flush()?;
+    drop(file);
+    let cores = events::default_threads(None);
+    println!(
+        "bundle: {} events with {} editions, {} orgs, {:.1} MB; {cores} cores",
+        generated.notes.len() + editions.len(),
+        editions.len(),
+        args.orgs,
+        std::fs::metadata(&bundle_path)?.len() as f64 / 1e6
+    );
+
+    let raw_before = bench::raw_verify_rate(&generated, cores)?;
+    let started = Instant::now();
+    let output = Command::new(std::env::current_exe()?)
+        .args(["audit", "--stats", "--json", "--genesis"])
+        .arg(&genesis_path)
+        .arg("--bundle")
+        .arg(&bundle_path)
+        .arg("--out")
+        .arg(&report_path)
+        .output()
+        .context("cannot run coalition audit")?;
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let raw_after = bench::raw_verify_rate(&generated, cores)?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("the audit of a generated, valid history did not come out clean: {stderr}");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path)?)?;
+    let reproduced = report["editions"]
+        .as_array()
+        .map_or(0, |editions| editions.iter().filter(|edition| edition["reproduced"] == true).count());
+    if reproduced != editions.len() {
+        bail!("only {reproduced} of {} editions reproduced", editions.len());
+    }
+    let peak_kib: u64 = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("peak_rss_kib "))
+        .and_then(|value| value.trim().parse().ok())
+        .context("the audit did not report its peak memory")?;
+    let audited = (generated.notes.len() + editions.len()) as f64;
+    let rate = audited / elapsed_s;
+    // The machine's load moves; the raw rate is measured before and after the audit.
+    let mut raws = [raw_before, raw_after];
+    let raw = bench::median(&mut raws);
+    println!("{:<36} {:>12} {:>14} {:>8}", "", "events/s", "raw sig/s", "ratio");
+    println!(
+        "{:<36} {:>12.0} {:>14.0} {:>7.0}%   (target {AUDIT_RATE_TARGET_PERCENT:.0}%)",
+        format!("audit, {cores} cores, {elapsed_s:.1} s"),
+        rate,
+        raw,
+        100.0 * rate / raw
+    );
+    println!(
+        "peak memory {:.0} MiB (target under {:.0} MiB); {reproduced} editions reproduced; verdict {}",
+        peak_kib as f64 / 1024.0,
+        AUDIT_MEMORY_TARGET_BYTES as f64 / 1024.0 / 1024.0,
+        report["verdict"]
+    );
+    Ok(Outcome::Success)
+}
+
+/// Signs `editions` `edition.proposed` events at the end of the first organisation's feed, the
+/// k-th naming the heads after the k-th share of the history and the list projected there.
+fn edition_notes(generated: &Generated, editions: usize) -> Result<Vec<String>> {
+    let mut projector = Projector::new(&generated.genesis);
+    let mut heads: BTreeMap<OrgSlug, (u64, EventId)> = BTreeMap::new();
+    let mut last_time = generated.genesis.doc().created;
+    let mut bodies = Vec::new();
+    let events = generated.notes.len();
+    let mut next_checkpoint = 1;
+    for (index, note) in generated.notes.iter().enumerate() {
+        let signed = SignedEvent::parse(note)?;
+        let content = signed.event();
+        heads.insert(content.org.clone(), (content.seq, signed.id()));
+        last_time = content.time;
+        projector.insert(signed)?;
+        if index + 1 == next_checkpoint * events / editions {
+            let projection = projector.projection();
+            let (count, root) = audit::edition_root(projection)?;
+            let frontier =
+                heads.iter().map(|(org, (seq, id))| FrontierEntry { id: *id, org: org.clone(), seq: *seq }).collect();
+            let year = 2027 + (next_checkpoint - 1) / 12;
+            bodies.push(EditionProposed {
+                count,
+                frontier,
+                label: format!("{year}-{:02}", (next_checkpoint - 1) % 12 + 1),
+                list_hash: projection.list_summary()?.hash,
+                root,
+            });
+            next_checkpoint += 1;
+        }
+        if (index + 1) % (events / 10).max(1) == 0 {
+            eprint!("\rprojecting the editions' lists: {} of {events} events", index + 1);
+        }
+    }
+    eprintln!();
+    let org = OrgSlug::parse(ORG_NAMES[0])?;
+    let signer = bench::signer(0)?;
+    let mut notes = Vec::new();
+    for (index, body) in bodies.into_iter().enumerate() {
+        let (seq, prev) = heads.get(&org).map_or((1, None), |(seq, id)| (seq + 1, Some(*id)));
+        let mut deps: Vec<EventId> = heads.iter().filter(|(feed, _)| **feed != org).map(|(_, (_, id))| *id).collect();
+        deps.sort();
+        let time = Timestamp::from_unix_seconds(last_time.unix_seconds() + 1 + index as i64).context("time")?;
+        let event = Event {
+            ledger: generated.genesis.ledger_id(),
+            org: org.clone(),
+            seq,
+            prev,
+            time,
+            deps,
+            body: Body::EditionProposed(body),
+        };
+        let signed = event.sign(&signer)?;
+        heads.insert(org.clone(), (seq, signed.id()));
+        notes.push(signed.note().to_owned());
+    }
+    Ok(notes)
+}
