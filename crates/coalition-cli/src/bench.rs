@@ -46,6 +46,10 @@ pub struct AppendBenchArgs {
     /// Events in the store whose start-up is timed (0 skips it).
     #[arg(long, default_value_t = 100_000)]
     startup_events: usize,
+    /// Keep the start-up store in this folder and reuse it when it is already there (generating
+    /// and importing a million events takes minutes; the events are the same on every run).
+    #[arg(long)]
+    startup_store: Option<PathBuf>,
 }
 
 /// Generate a bundle of signed events across several organisations, then measure how fast
@@ -291,9 +295,8 @@ fn run_append(args: &AppendBenchArgs) -> Result<Outcome> {
     let temporary = TempDir::new()?;
     let generated = generate(1, 1)?;
     let key = signer(0)?;
-    // Raw durable commits: one pre-signed event per commit, straight into a store.
-    let raw_dir = temporary.path.join("raw");
-    let raw_store = coalition_store::RedbStore::open(&raw_dir, generated.genesis.ledger_id())?;
+    // Raw durable commits: one pre-signed event per commit, straight into a store, with each of
+    // redb's commit protocols.
     let mut raw_events = Vec::new();
     let mut prev = None;
     for seq in 1..=args.single.max(1) as u64 {
@@ -311,18 +314,25 @@ fn run_append(args: &AppendBenchArgs) -> Result<Outcome> {
         prev = Some(event.id());
         raw_events.push(event);
     }
-    let started = Instant::now();
-    for event in &raw_events {
-        coalition_store::EventStore::append(&raw_store, std::slice::from_ref(event))?;
+    let mut raw_rates = Vec::new();
+    for (label, two_phase) in [("two-phase", true), ("one-phase", false)] {
+        let raw_store = coalition_store::OpenOptions::new()
+            .two_phase_commit(two_phase)
+            .open(&temporary.path.join(label), generated.genesis.ledger_id())?;
+        let started = Instant::now();
+        for event in &raw_events {
+            coalition_store::EventStore::append(&raw_store, std::slice::from_ref(event))?;
+        }
+        raw_rates.push((label, raw_events.len() as f64 / started.elapsed().as_secs_f64()));
     }
-    let raw_rate = raw_events.len() as f64 / started.elapsed().as_secs_f64();
-    drop(raw_store);
 
     let node = coalition_node::Node::open(&temporary.path.join("node"), generated.genesis.clone(), Some(key))?;
     let (single_rate, single) = timed_appends(&node, 1, args.single)?;
     let (many_rate, many) = timed_appends(&node, args.writers, args.per_writer)?;
     println!("{:<52} {:>12} {:>10} {:>10}", "", "appends/s", "p50 ms", "p99 ms");
-    println!("{:<52} {:>12.0}", "raw store: one durable commit per event", raw_rate);
+    for (label, rate) in raw_rates {
+        println!("{:<52} {:>12.0}", format!("raw store: one {label} durable commit per event"), rate);
+    }
     for (label, rate, latencies) in [
         ("node: 1 writer (sign + group commit + projection)", single_rate, &single),
         (&*format!("node: {} writers", args.writers), many_rate, &many),
@@ -339,18 +349,35 @@ fn run_append(args: &AppendBenchArgs) -> Result<Outcome> {
     drop(node);
 
     if args.startup_events > 0 {
-        let generated = generate(args.startup_events, 8)?;
-        let data = temporary.path.join("startup");
-        let node = coalition_node::Node::open(&data, generated.genesis.clone(), None)?;
-        let notes = generated.notes.iter().enumerate().map(|(index, note)| (index as u64, note.clone()));
-        let report = node.import(notes)?;
-        if !report.refused.is_empty() {
-            bail!("generated events were refused: {:?}", report.refused.first());
-        }
-        drop(node);
+        let data = args.startup_store.clone().unwrap_or_else(|| temporary.path.join("startup"));
+        let reuse = data.join(coalition_store::limits::STORE_FILE_NAME).exists();
+        let genesis = if reuse {
+            // Generation is deterministic (fixed keys and times): the genesis is the same.
+            let genesis = generate(0, 8)?.genesis;
+            let store = coalition_store::RedbStore::open(&data, genesis.ledger_id())
+                .with_context(|| format!("cannot reuse the start-up store in {}", data.display()))?;
+            let held = coalition_store::EventStore::event_count(&store)?;
+            if held != args.startup_events as u64 {
+                bail!(
+                    "{} holds a start-up store of {held} events, not {}: remove it or name another folder",
+                    data.display(),
+                    args.startup_events
+                );
+            }
+            genesis
+        } else {
+            let generated = generate(args.startup_events, 8)?;
+            let node = coalition_node::Node::open(&data, generated.genesis.clone(), None)?;
+            let notes = generated.notes.iter().enumerate().map(|(index, note)| (index as u64, note.clone()));
+            let report = node.import(notes)?;
+            if !report.refused.is_empty() {
+                bail!("generated events were refused: {:?}", report.refused.first());
+            }
+            generated.genesis
+        };
         let rss_before = resident_kib().unwrap_or(0);
         let started = Instant::now();
-        let node = coalition_node::Node::open(&data, generated.genesis.clone(), None)?;
+        let node = coalition_node::Node::open(&data, genesis, None)?;
         let elapsed = started.elapsed();
         let rss_after = resident_kib().unwrap_or(0);
         let cases = node.with_projection(|projection| projection.case_count());

@@ -593,61 +593,137 @@ fn store_batch(inner: &Inner, state: &mut State, batch: &mut Vec<SignedEvent>) -
 
 /// Events read from one feed at a time while replaying.
 const REPLAY_PAGE_EVENTS: usize = 512;
+/// Pages of each feed read and decoded ahead of the merge while replaying.
+const REPLAY_PAGES_AHEAD: usize = 2;
+/// Most threads that read and decode pages while replaying (fewer on fewer cores).
+const REPLAY_THREADS_MAX: usize = 8;
+
+type Page = Result<Vec<SignedEvent>, StoreError>;
+
+/// A request to a replay reader: a page of `org` from `from_seq`, answered on `reply`.
+struct PageRequest {
+    org: OrgSlug,
+    from_seq: u64,
+    reply: std::sync::mpsc::SyncSender<Page>,
+}
 
 /// Replays the store merging the feeds by (time, id), which is close to the linear order: the
 /// projector then folds almost every event on its incremental path instead of parking it until a
-/// dependency from a feed read later arrives. Memory: one page per feed.
+/// dependency from a feed read later arrives.
+///
+/// Reading a page (the redb lookups, parsing each note, its BLAKE3 id check and the chain check)
+/// costs about as much as folding it, so reader threads read and decode the next pages of every
+/// feed while this thread merges and folds: start-up takes the longer of the two, not their sum.
+/// Memory: at most [`REPLAY_PAGES_AHEAD`] + 1 pages per feed.
 fn replay_in_time_order(store: &dyn EventStore, state: &mut State) -> Result<u64, NodeError> {
     use std::cmp::Reverse;
     use std::collections::{BinaryHeap, VecDeque};
+    use std::sync::mpsc;
 
     struct Cursor {
         org: OrgSlug,
-        next_seq: u64,
+        /// The first seq not yet asked of a reader.
+        next_request: u64,
         head_seq: u64,
+        /// Pages asked for, in seq order: the first seq, and where the answer arrives.
+        in_flight: VecDeque<(u64, mpsc::Receiver<Page>)>,
         page: VecDeque<SignedEvent>,
     }
 
-    fn refill(store: &dyn EventStore, cursor: &mut Cursor) -> Result<(), NodeError> {
-        if cursor.page.is_empty() && cursor.next_seq <= cursor.head_seq {
-            let page = store.read_feed(&cursor.org, cursor.next_seq, REPLAY_PAGE_EVENTS)?;
-            cursor.next_seq += page.len() as u64;
-            if page.is_empty() {
+    impl Cursor {
+        fn request(&mut self, requests: &mpsc::Sender<PageRequest>) -> Result<(), NodeError> {
+            while self.in_flight.len() < REPLAY_PAGES_AHEAD && self.next_request <= self.head_seq {
+                let (reply, answer) = mpsc::sync_channel(1);
+                let request = PageRequest { org: self.org.clone(), from_seq: self.next_request, reply };
+                requests.send(request).map_err(|_| reader_stopped())?;
+                self.in_flight.push_back((self.next_request, answer));
+                self.next_request += REPLAY_PAGE_EVENTS as u64;
+            }
+            Ok(())
+        }
+
+        fn refill(&mut self, requests: &mpsc::Sender<PageRequest>) -> Result<(), NodeError> {
+            if !self.page.is_empty() {
+                return Ok(());
+            }
+            let Some((from_seq, answer)) = self.in_flight.pop_front() else { return Ok(()) };
+            let page = answer.recv().map_err(|_| reader_stopped())??;
+            let expected = (self.head_seq - from_seq + 1).min(REPLAY_PAGE_EVENTS as u64);
+            if page.len() as u64 != expected {
                 // The head says there is more; the store must not go quiet before it.
                 return Err(NodeError::Inconsistent(format!(
-                    "the store's head of {} is seq {} but reading stopped before seq {}",
-                    cursor.org, cursor.head_seq, cursor.next_seq
+                    "the store's head of {} is seq {} but reading from seq {from_seq} gave {} events where {expected} \
+                     were expected",
+                    self.org,
+                    self.head_seq,
+                    page.len()
                 )));
             }
-            cursor.page.extend(page);
+            self.page.extend(page);
+            self.request(requests)
         }
-        Ok(())
     }
 
-    let mut cursors: Vec<Cursor> = store
-        .heads()?
-        .into_iter()
-        .map(|(org, (head_seq, _))| Cursor { org, next_seq: 1, head_seq, page: VecDeque::new() })
-        .collect();
-    let mut queue = BinaryHeap::new();
-    for (index, cursor) in cursors.iter_mut().enumerate() {
-        refill(store, cursor)?;
-        if let Some(event) = cursor.page.front() {
-            queue.push(Reverse((event.event().time, event.id(), index)));
-        }
+    fn reader_stopped() -> NodeError {
+        NodeError::Inconsistent("a thread reading the store during start-up stopped".into())
     }
-    let mut replayed = 0u64;
-    while let Some(Reverse((_, _, index))) = queue.pop() {
-        let cursor = &mut cursors[index];
-        let Some(event) = cursor.page.pop_front() else { continue };
-        replay(state, event)?;
-        replayed += 1;
-        refill(store, cursor)?;
-        if let Some(next) = cursor.page.front() {
-            queue.push(Reverse((next.event().time, next.id(), index)));
+
+    let readers = std::thread::available_parallelism().map_or(1, |count| count.get()).clamp(1, REPLAY_THREADS_MAX);
+    let heads = store.heads()?;
+    let (requests, request_queue) = mpsc::channel::<PageRequest>();
+    let request_queue = Mutex::new(request_queue);
+    std::thread::scope(|scope| {
+        for _ in 0..readers {
+            let request_queue = &request_queue;
+            scope.spawn(move || {
+                loop {
+                    // The lock is held only while waiting for the next request.
+                    let request = match request_queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(PageRequest { org, from_seq, reply }) = request else { return };
+                    // A dropped answer means the merge stopped early: nothing to do.
+                    let _ = reply.send(store.read_feed(&org, from_seq, REPLAY_PAGE_EVENTS));
+                }
+            });
         }
-    }
-    Ok(replayed)
+        // Moved in so that it is dropped when the merge ends, however it ends: that stops the
+        // readers before the scope waits for them.
+        let requests = requests;
+        let mut cursors: Vec<Cursor> = heads
+            .into_iter()
+            .map(|(org, (head_seq, _))| Cursor {
+                org,
+                next_request: 1,
+                head_seq,
+                in_flight: VecDeque::new(),
+                page: VecDeque::new(),
+            })
+            .collect();
+        for cursor in &mut cursors {
+            cursor.request(&requests)?;
+        }
+        let mut queue = BinaryHeap::new();
+        for (index, cursor) in cursors.iter_mut().enumerate() {
+            cursor.refill(&requests)?;
+            if let Some(event) = cursor.page.front() {
+                queue.push(Reverse((event.event().time, event.id(), index)));
+            }
+        }
+        let mut replayed = 0u64;
+        while let Some(Reverse((_, _, index))) = queue.pop() {
+            let cursor = &mut cursors[index];
+            let Some(event) = cursor.page.pop_front() else { continue };
+            replay(state, event)?;
+            replayed += 1;
+            cursor.refill(&requests)?;
+            if let Some(next) = cursor.page.front() {
+                queue.push(Reverse((next.event().time, next.id(), index)));
+            }
+        }
+        Ok(replayed)
+    })
 }
 
 /// Places an event read back from the store.

@@ -119,6 +119,9 @@ pub(crate) struct Graph {
     scratch: Vec<u64>,
     /// An upper bound of the greatest (time, id) among ready events.
     max_key: Option<(Timestamp, EventId)>,
+    /// For each organisation slot, the highest seq among the events whose key was noted (see
+    /// [`Self::note_key`]): while the order is current, the highest seq ordered.
+    noted_high: Vec<u64>,
     /// The linear order of the ready events, as folded so far.
     pub(crate) order: Vec<Index>,
 }
@@ -478,15 +481,34 @@ impl Graph {
 
     /// Raises the recorded greatest key with `index`'s.
     pub(crate) fn note_key(&mut self, index: Index) {
-        let key = self.event(index).key();
+        let event = self.event(index);
+        let (key, slot, seq) = (event.key(), usize::from(event.slot), event.seq);
         if self.max_key.is_none_or(|max| key > max) {
             self.max_key = Some(key);
         }
+        if self.noted_high.len() <= slot {
+            self.noted_high.resize(slot + 1, 0);
+        }
+        self.noted_high[slot] = self.noted_high[slot].max(seq);
     }
 
-    /// Forgets the greatest key (before a full fold recomputes it).
+    /// Forgets the greatest key and the highest seqs (before a full fold recomputes them).
     pub(crate) fn clear_max_key(&mut self) {
         self.max_key = None;
+        self.noted_high.clear();
+    }
+
+    /// Whether every event noted so far (while the order is current: every ordered event) is in
+    /// the causal past of `index`, whose parents are ordered with their clocks computed. Such an
+    /// event comes last in every topological order, so it can be appended at the end whatever its
+    /// (time, id): the usual case of a node's own events, which name every head it knows, even
+    /// when many share one second and their ids fall below the greatest key.
+    pub(crate) fn descends_from_all_noted(&self, index: Index) -> bool {
+        let stride = self.stride;
+        self.noted_high.iter().enumerate().filter(|(_, high)| **high > 0).all(|(slot, &high)| {
+            slot < stride
+                && self.effective_parents(index).any(|parent| self.clocks[parent as usize * stride + slot] >= high)
+        })
     }
 
     /// Computes and stores the vector clock of a ready event from its parents' clocks.

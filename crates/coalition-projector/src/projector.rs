@@ -1,9 +1,10 @@
 //! The projector: takes verified events in any order, keeps them, and serves the projection.
 //!
-//! Insertion is cheap. An event that is ready and sorts after every event already ordered is
-//! folded at once at the end of the linear order (the common case of a live node); any other
-//! ready event marks the projection stale, and the next read re-folds everything from the
-//! genesis. Either way the projection equals the batch fold of the same events.
+//! Insertion is cheap. An event that is ready and either sorts after every event already ordered
+//! or has every ordered event in its causal past (it then comes last in any topological order) is
+//! folded at once at the end of the linear order (the common case of a live node, whose own events
+//! name every head it knows, however many share one second); any other ready event marks the
+//! projection stale, and the next read re-folds everything from the genesis. Either way the projection equals the batch fold of the same events.
 
 use coalition_core::event::{Event, EventId, LedgerId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
@@ -175,7 +176,8 @@ impl Projector {
                 if released > 0 {
                     self.waiting_dirty = true;
                 }
-                if !self.stale && self.graph.comes_after_all(ready[0]) {
+                if !self.stale && (self.graph.comes_after_all(ready[0]) || self.graph.descends_from_all_noted(ready[0]))
+                {
                     // Every released event descends from the new one, so the whole group
                     // comes after everything ordered so far.
                     for index in self.graph.order_of(&ready) {

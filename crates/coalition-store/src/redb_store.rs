@@ -64,6 +64,10 @@ const META_FORMAT: &str = "format";
 const META_SCHEMA_VERSION: &str = "schema_version";
 const META_LEDGER_ID: &str = "ledger_id";
 
+/// Whether commits use redb's two-phase commit unless [`OpenOptions::two_phase_commit`] says
+/// otherwise: see the crate documentation for the measurements and the reasoning.
+const DEFAULT_TWO_PHASE_COMMIT: bool = true;
+
 /// Suffix of the file a new store is built in before it is renamed into place.
 const CREATING_SUFFIX: &str = ".creating";
 
@@ -71,6 +75,7 @@ const CREATING_SUFFIX: &str = ".creating";
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     check_pages: bool,
+    two_phase_commit: bool,
 }
 
 impl Default for OpenOptions {
@@ -82,7 +87,7 @@ impl Default for OpenOptions {
 impl OpenOptions {
     /// The defaults: check every page checksum on open.
     pub fn new() -> Self {
-        Self { check_pages: true }
+        Self { check_pages: true, two_phase_commit: DEFAULT_TWO_PHASE_COMMIT }
     }
 
     /// Whether opening verifies the checksum of every page of the file and rebuilds redb's
@@ -92,6 +97,15 @@ impl OpenOptions {
     /// found when it is read, as [`StoreError::Corrupt`], rather than at open.
     pub fn check_pages(&mut self, check: bool) -> &mut Self {
         self.check_pages = check;
+        self
+    }
+
+    /// Whether durable commits use redb's two-phase commit (two `fsync`s each) rather than its
+    /// one-phase commit with checksums (one `fsync`); see the crate documentation for what each
+    /// guarantees after a crash and why the default is what it is. Only commits made through
+    /// this handle are affected.
+    pub fn two_phase_commit(&mut self, enabled: bool) -> &mut Self {
+        self.two_phase_commit = enabled;
         self
     }
 
@@ -117,7 +131,7 @@ impl OpenOptions {
             builder.set_cache_size(STORE_CACHE_BYTES).set_check_integrity_on_open(self.check_pages);
             builder.open(&file).map_err(|error| database_error(&file, "opening", error))
         })?;
-        let store = RedbStore { db, file, ledger };
+        let store = RedbStore { db, file, ledger, two_phase_commit: self.two_phase_commit };
         guard(&store.file, "opening", || store.check_meta())?;
         Ok(store)
     }
@@ -137,7 +151,7 @@ fn create_new(data_dir: &Path, file: &Path, ledger: LedgerId) -> Result<(), Stor
         .set_cache_size(STORE_CACHE_BYTES)
         .create(&creating)
         .map_err(|error| database_error(&creating, "creating", error))?;
-    let txn = begin_write(&db, &creating, "creating")?;
+    let txn = begin_write(&db, &creating, "creating", true)?;
     {
         let table_error = |error| table_error(&creating, "creating", error);
         let storage_error = |error| storage_error(&creating, "creating", error);
@@ -232,16 +246,21 @@ fn commit_error(file: &Path, action: &'static str, error: CommitError) -> StoreE
     }
 }
 
-/// A durable write transaction: `Durability::Immediate` and two-phase commit (see the crate
-/// documentation for why two phases).
-fn begin_write(db: &Database, file: &Path, action: &'static str) -> Result<WriteTransaction, StoreError> {
+/// A durable write transaction: `Durability::Immediate`, in one or two phases (see the crate
+/// documentation).
+fn begin_write(
+    db: &Database,
+    file: &Path,
+    action: &'static str,
+    two_phase_commit: bool,
+) -> Result<WriteTransaction, StoreError> {
     let mut txn = db.begin_write().map_err(|error| transaction_error(file, action, error))?;
     txn.set_durability(Durability::Immediate).map_err(|error| StoreError::Database {
         file: file.to_path_buf(),
         action,
         detail: error.to_string(),
     })?;
-    txn.set_two_phase_commit(true);
+    txn.set_two_phase_commit(two_phase_commit);
     Ok(txn)
 }
 
@@ -252,6 +271,7 @@ pub struct RedbStore {
     db: Database,
     file: PathBuf,
     ledger: LedgerId,
+    two_phase_commit: bool,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -320,7 +340,7 @@ impl RedbStore {
     }
 
     fn write_txn(&self, action: &'static str) -> Result<WriteTransaction, StoreError> {
-        begin_write(&self.db, &self.file, action)
+        begin_write(&self.db, &self.file, action, self.two_phase_commit)
     }
 
     fn guard<T>(&self, action: &'static str, work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {

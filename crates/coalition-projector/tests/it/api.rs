@@ -46,9 +46,11 @@ fn insertion_outcomes_name_what_happened() {
     assert!(!projector.is_stale());
     assert_eq!(projector.projection().case(&case).map(|case| case.status()), Some(Status::Listed));
 
-    // An event that sorts before the last one applied is deferred to a re-fold.
+    // An event that sorts before the last one applied, and does not follow it, is deferred to a
+    // re-fold. (One that named it as a dep would come last in any order, and be applied at once.)
     let mut early = draft("bravo", "sign.noted", json!({"case": case, "sign": "free_speech"}));
     early.time = Some(support::time_at(-3600));
+    early.deps = Deps::These(vec![events[0].id()]);
     let early = author.write(early);
     assert_eq!(projector.insert(early).expect("insert"), InsertOutcome::Deferred { released: 0 });
     assert!(projector.is_stale());
@@ -269,4 +271,32 @@ fn entries_are_written_canonically_with_every_fact() {
     assert_eq!(entry.to_json()["facts"], full_facts());
     let text = entry.to_canonical().expect("canonical");
     assert_eq!(text, to_canonical_profile(&entry.to_json()).expect("canonical profile"));
+}
+
+#[test]
+fn events_that_name_every_head_fold_at_once_even_within_one_second() {
+    let genesis = support::genesis(&["alpha", "bravo"], support::policy(1, 2, 2, 1));
+    let mut author = Author::new(&genesis);
+    let same_second = support::time_at(0);
+    let mut events = Vec::new();
+    for index in 0..40 {
+        // Two writers taking turns in bursts, within one second: ids, not times, order them, so
+        // about half of them sort below the greatest (time, id) held when they arrive.
+        let org = if (index / 3) % 2 == 0 { "alpha" } else { "bravo" };
+        let mut opened = draft(org, "case.opened", json!({"facts": {"name_en": format!("Person {index}")}}));
+        opened.time = Some(same_second);
+        events.push(author.write(opened));
+    }
+    let mut live = Projector::new(&genesis);
+    for event in &events {
+        let outcome = live.insert(event.clone()).expect("insert");
+        assert_eq!(outcome, InsertOutcome::Applied { released: 0 });
+        assert!(!live.is_stale(), "an event naming every head it follows must not need a re-fold");
+    }
+    // The same events delivered backwards wait, then re-fold: the same order and state.
+    let mut backwards: Vec<SignedEvent> = events.clone();
+    backwards.reverse();
+    let mut folded = support::project(&genesis, &backwards, &[]);
+    assert_eq!(live.linear_order(), folded.linear_order());
+    assert_eq!(support::state_text(&mut live), support::state_text(&mut folded));
 }
