@@ -15,6 +15,7 @@ mod list;
 mod member;
 mod node_cmd;
 mod note;
+mod serve_cmd;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -65,6 +66,8 @@ enum Command {
     Note(note::NoteCommand),
     /// Run a member organisation's node: durable store, member API and public page.
     Node(node_cmd::NodeArgs),
+    /// Run a read-only public node (a mirror): no key, no member API, the public site and API.
+    Serve(serve_cmd::ServeArgs),
     /// Run a node with a fictional demo coalition on this machine (no other service needed).
     Demo(node_cmd::DemoArgs),
     /// Replace your organisation's signing key (the node must be stopped).
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Export(args) => store_cmd::export(&args),
         Command::Node(args) => node_cmd::node(&args),
         Command::Demo(args) => node_cmd::demo(&args),
+        Command::Serve(args) => serve_cmd::serve(&args),
         Command::RotateKey(args) => node_cmd::rotate_key(&args),
         Command::Import(args) => store_cmd::import(&args),
     };

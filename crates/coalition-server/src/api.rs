@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use coalition_core::body::{Criterion, Digest, EventKind, ExclusionGround, Facts, Policy, Sign};
 use coalition_core::event::{EventId, LedgerId, OrgSlug};
-use coalition_core::time::Date;
+use coalition_core::time::{Date, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -395,9 +395,64 @@ pub struct ListBody {
     pub hash: Digest,
     /// Public counts.
     pub counts: CountsBody,
-    /// The entries, sorted by case id, each as in the canonical list document
-    /// (docs/PROTOCOL.md §12.10).
+    /// How many entries the query's filters and search keep (`count` when there are none).
+    #[serde(default)]
+    pub found: usize,
+    /// The page served, from 1 (a download is one page holding every kept entry).
+    #[serde(default)]
+    pub page: usize,
+    /// How many pages the kept entries fill, at least 1.
+    #[serde(default)]
+    pub pages: usize,
+    /// The kept entries of this page, in the query's order (by name unless `sort` says
+    /// otherwise), each as in the canonical list document (docs/PROTOCOL.md §12.10).
     pub entries: Vec<Value>,
+}
+
+/// `GET /api/v1/persons/{case}`: everything public about one person of the joint list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonBody {
+    /// The person's list entry, as in the canonical list document.
+    pub entry: Value,
+    /// Status changes, oldest first.
+    pub history: Vec<StatusChangeBody>,
+    /// The signed events about the case, oldest first (each readable in its feed).
+    pub events: Vec<CaseEventBody>,
+}
+
+/// One status change of a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChangeBody {
+    /// `listed`, `released`, `died`, ...
+    pub status: String,
+    /// The date it took effect.
+    pub date: Date,
+}
+
+/// One signed event about a case: who asserted what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEventBody {
+    /// The event id.
+    pub id: EventId,
+    /// The member that signed it.
+    pub org: OrgSlug,
+    /// Its seq in that member's feed (`GET /api/v1/feeds/{org}?from={seq}` serves it).
+    pub seq: u64,
+    /// When it was signed.
+    pub time: Timestamp,
+    /// Its kind.
+    pub kind: EventKind,
+}
+
+/// `GET /api/v1/stats`: the public counts of the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsBody {
+    /// The ledger id.
+    pub ledger: LedgerId,
+    /// Whether this is the fictional demo ledger.
+    pub demo: bool,
+    /// The counts.
+    pub counts: CountsBody,
 }
 
 /// Public counts.

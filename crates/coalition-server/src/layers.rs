@@ -1,22 +1,31 @@
-//! What wraps every route: security headers, one access-log line per request, load shedding,
+//! What wraps every route: security headers, compression, one access-log line per request and
+//! the request metrics, the rate limit per client address, load shedding,
 //! the request timeout, the body size limit, and turning a panic into a 500 instead of a dropped
 //! connection.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::body::HttpBody as _;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
+use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::options::ServerOptions;
+use crate::ratelimit::{ClientKey, RateLimiter, client_address};
+use crate::routes::template;
 
 /// The Content-Security-Policy of every response: resources from this origin only, so no inline
 /// script and no inline style can run (the page's CSS is `/static/site.css`); never framed.
@@ -25,10 +34,28 @@ pub(crate) const CONTENT_SECURITY_POLICY_VALUE: &str =
 
 /// Longest request path written to the access log, in characters.
 const LOGGED_PATH_CHARS_MAX: usize = 200;
+/// Most query parameter names written to the access log.
+const LOGGED_QUERY_KEYS_MAX: usize = 16;
+/// Longest query parameter name written to the access log, in characters.
+const LOGGED_QUERY_KEY_CHARS_MAX: usize = 32;
 
-/// Wraps `router` in every layer, outermost first: security headers, access log, load shedding,
-/// timeout, panic catching; and sets the body size limit the JSON extractor obeys.
-pub(crate) fn apply(router: Router, options: &ServerOptions) -> Router {
+/// What the layers share across requests: the counters of `/metrics`, the rate limiter, and the
+/// proxies whose `X-Forwarded-For` is believed.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limiter: Option<Arc<RateLimiter>>,
+    pub(crate) trusted_proxies: Arc<[IpAddr]>,
+}
+
+/// Wraps `router` in every layer, outermost first: security headers, compression, access log
+/// and metrics, rate limit, load shedding, timeout, panic catching; and sets the body size limit
+/// the JSON extractor obeys.
+///
+/// Compression is gzip or brotli as `Accept-Encoding` asks (tower-http adds `Vary:
+/// Accept-Encoding`); the ETags of projection-derived responses are weak, so one validator
+/// stands for the content in every encoding. The access log counts bytes before compression.
+pub(crate) fn apply(router: Router, options: &ServerOptions, shared: Shared) -> Router {
     let permits = Arc::new(Semaphore::new(options.requests_in_flight_max));
     router
         .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
@@ -43,7 +70,9 @@ pub(crate) fn apply(router: Router, options: &ServerOptions) -> Router {
         .layer(DefaultBodyLimit::max(options.request_bytes_max))
         .layer(from_fn_with_state(options.request_timeout, timeout))
         .layer(from_fn_with_state(permits, shed_load))
-        .layer(from_fn(access_log))
+        .layer(from_fn_with_state(shared.clone(), rate_limit))
+        .layer(from_fn_with_state(shared, access_log))
+        .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
@@ -53,23 +82,85 @@ pub(crate) fn apply(router: Router, options: &ServerOptions) -> Router {
         .layer(SetResponseHeaderLayer::overriding(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
 }
 
-/// One line per request: method, path (never the query's secrets: there are none in paths, and
-/// the token travels in a header that is never logged), status and latency. Never the body.
-async fn access_log(request: Request, next: Next) -> Response {
+/// The route template a request matched (from the fixed list in [`crate::routes`]), or
+/// [`UNMATCHED_ROUTE`]: a label from a finite set, never a path with an id in it.
+fn route_label(request: &Request) -> &'static str {
+    request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, |matched| template(matched.as_str()))
+}
+
+/// One structured line per request, and the request counted in `/metrics`: method, route
+/// template, path, the names of the query's parameters, status, latency and body bytes.
+///
+/// **What is not logged, and why.** The client's address: the people who read the list include
+/// relatives and lawyers of prisoners, and a log seized from a server must not tell who looked
+/// whom up (the rate limit keeps addresses in memory only, and only while they are recent).
+/// The query's values: `q` is a name someone searched for. Only the names of the query's
+/// parameters are kept (`q,status`), which is enough to see what is used. The path is logged:
+/// a case id names a public list entry, not the reader. Never a body or a header (the member
+/// token travels in one).
+async fn access_log(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path: String = request.uri().path().chars().take(LOGGED_PATH_CHARS_MAX).collect();
+    let query_keys: String = request
+        .uri()
+        .query()
+        .map(|query| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split('=').next())
+                .filter(|key| !key.is_empty())
+                .take(LOGGED_QUERY_KEYS_MAX)
+                .map(|key| key.chars().take(LOGGED_QUERY_KEY_CHARS_MAX).collect::<String>())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let route = route_label(&request);
     let started = Instant::now();
     let response = next.run(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    shared.metrics.record(route, status, latency);
+    let bytes = response.body().size_hint().exact();
     tracing::info!(
         target: "coalition_server::access",
         %method,
+        route,
         %path,
-        status = response.status().as_u16(),
-        latency_ms = format_args!("{latency_ms:.1}"),
+        query_keys = %query_keys,
+        status,
+        latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1000.0),
+        bytes,
         "request"
     );
     response
+}
+
+/// Refuses with 429 and `Retry-After` a client whose bucket is empty (see [`crate::ratelimit`]).
+/// A request without a peer address (served in-process rather than by [`crate::serve`]) is not
+/// limited.
+async fn rate_limit(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let Some(limiter) = &shared.limiter else { return next.run(request).await };
+    // No peer address: an in-process call (tests, a tool embedding the router), not the network.
+    // [`crate::serve`] always provides one.
+    let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()) else {
+        return next.run(request).await;
+    };
+    let client = client_address(peer, request.headers(), &shared.trusted_proxies);
+    match limiter.check(ClientKey::of(client), Instant::now()) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after_seconds) => {
+            shared.metrics.record_rate_limited();
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from your address; try again in {retry_after_seconds} s"),
+            )
+            .into_response();
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            response
+        }
+    }
 }
 
 /// Answers 503 at once when the server already serves its limit of requests.

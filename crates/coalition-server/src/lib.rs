@@ -16,8 +16,10 @@
 //!
 //! Modules: `options` (the limits and [`ServerOptions`]), `auth` (the [`AdminToken`] and the
 //! bearer check), `error` (the JSON error body and how node errors map to status codes),
-//! `extract` (reading JSON request bodies strictly), `layers` (security headers, access log,
-//! timeout, load shedding, panics), `routes` (the one list of routes, [`PUBLIC_ROUTES`] and
+//! `extract` (reading JSON request bodies strictly), `layers` (security headers, compression,
+//! access log, rate limit, timeout, load shedding, panics), `ratelimit` (token buckets per
+//! client address, bounded), `metrics` (the `/metrics` counters and exposition), `query` (the
+//! one list query the page and the API share), `cache` (rendered responses per version), `csv` (the list as formula-safe CSV), `routes` (the one list of routes, [`PUBLIC_ROUTES`] and
 //! [`MEMBER_ROUTES`], that builds the routers and that the OpenAPI test compares with
 //! `api/openapi.json`), `member` and `public` (the routes' handlers), `site` (the HTML pages:
 //! list with search and filters, person, statistics, about), `i18n` (every string of the pages in
@@ -26,14 +28,19 @@
 
 pub mod api;
 mod auth;
+mod cache;
 pub mod client;
+mod csv;
 mod error;
 mod extract;
 mod i18n;
 mod layers;
 mod member;
+mod metrics;
 mod options;
 mod public;
+mod query;
+mod ratelimit;
 mod routes;
 mod search;
 mod site;
@@ -45,13 +52,16 @@ use axum::Router;
 use coalition_node::Node;
 
 pub use auth::{ADMIN_TOKEN_BYTES_MAX, ADMIN_TOKEN_BYTES_MIN, AdminToken};
+pub use cache::{RESPONSE_CACHE_BODY_BYTES_MAX, RESPONSE_CACHE_ENTRIES_MAX};
 pub use error::ServerError;
+pub use metrics::LATENCY_BUCKETS_SECONDS;
 pub use options::{
     FEED_PAGE_NOTES_DEFAULT, FEED_PAGE_NOTES_MAX, PUBLIC_CACHE_MAX_AGE_SECONDS, REQUEST_BODY_BYTES_MAX,
     REQUEST_TIMEOUT, REQUESTS_IN_FLIGHT_MAX, STATIC_CACHE_MAX_AGE_SECONDS, ServerOptions,
 };
+pub use query::PAGE_ENTRIES;
+pub use ratelimit::{RATE_LIMIT_BURST_REQUESTS, RATE_LIMIT_CLIENTS_MAX, RATE_LIMIT_REQUESTS_PER_SECOND, RateLimit};
 pub use routes::{MEMBER_PREFIX, MEMBER_ROUTES, PUBLIC_ROUTES, Route};
-pub use site::PAGE_ENTRIES;
 
 /// What every handler can reach: the node, the options, and the tag that keeps ETags from one
 /// run of the server apart from another's.
@@ -62,14 +72,31 @@ pub(crate) struct AppState {
     /// Distinguishes this process's ETags from a previous run's: [`Node::version`] restarts from
     /// the replayed event count, which can repeat with different content.
     pub(crate) epoch: u64,
+    /// Rendered pages and lists of the current version (see [`cache`]).
+    pub(crate) cache: Arc<cache::ResponseCache>,
+}
+
+/// The routers of a node: the public address's, and the metrics listener's.
+pub struct Routers {
+    /// The public page and API, and the member API when enabled (see [`router`]).
+    pub public: Router,
+    /// `GET /metrics` in the Prometheus text format, for a separate listener that only the
+    /// operator's scraper reaches (it counts the requests `public` answers).
+    pub metrics: Router,
 }
 
 /// Builds the HTTP routes of a node: the public page and API always; the member API under
 /// `/api/v1/member/` only when `options.admin_token` is set and the node holds a signing key.
-/// Every response carries the security headers; every request is logged in one line, bounded in
-/// size and time, and refused with 503 when [`ServerOptions::requests_in_flight_max`] requests are
-/// already being served.
+/// Every response carries the security headers and is compressed when the client accepts it;
+/// every request is logged in one line, counted for `/metrics`, bounded in size and time,
+/// rate-limited per client address ([`ServerOptions::rate_limit`]), and refused with 503 when
+/// [`ServerOptions::requests_in_flight_max`] requests are already being served.
 pub fn router(node: Node, options: ServerOptions) -> Router {
+    routers(node, options).public
+}
+
+/// [`router`], with the metrics router that counts its requests.
+pub fn routers(node: Node, options: ServerOptions) -> Routers {
     let epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos() as u64);
@@ -81,12 +108,23 @@ pub fn router(node: Node, options: ServerOptions) -> Router {
         }
         (None, _) => None,
     };
-    let state = AppState { node, options: Arc::new(options), epoch };
+    let shared = layers::Shared {
+        metrics: Arc::new(metrics::Metrics::default()),
+        limiter: options.rate_limit.map(|limit| Arc::new(ratelimit::RateLimiter::new(limit))),
+        trusted_proxies: options.trusted_proxies.clone().into(),
+    };
+    let state = AppState {
+        node: node.clone(),
+        options: Arc::new(options),
+        epoch,
+        cache: Arc::new(cache::ResponseCache::default()),
+    };
     let mut app = public::routes(state.clone());
     if let Some(token) = member_token {
         app = app.nest("/api/v1/member", member::routes(state.clone(), token));
     }
-    layers::apply(app.fallback(error::not_found), &state.options)
+    let metrics = metrics::routes(node, shared.metrics.clone());
+    Routers { public: layers::apply(app.fallback(error::not_found), &state.options, shared), metrics }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting connections
@@ -99,7 +137,10 @@ pub async fn serve(
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving HTTP");
     }
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    // The peer address reaches the handlers (the rate limit reads it); it is never logged.
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix: the usual shutdown future for [`serve`].

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use crate::auth::AdminToken;
+use crate::ratelimit::RateLimit;
 
 /// Largest request body, in bytes. An event body may be up to
 /// `coalition_core::body::BODY_JSON_BYTES_MAX` (56 KiB); this leaves room for the request's own
@@ -49,6 +52,10 @@ pub struct ServerOptions {
     /// `max-age` of projection-derived public responses, in seconds
     /// ([`PUBLIC_CACHE_MAX_AGE_SECONDS`] by default).
     pub public_max_age_seconds: u32,
+    /// The rate limit per client address ([`RateLimit::default`]); `None` turns it off.
+    pub rate_limit: Option<RateLimit>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the peer is the client).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerOptions {
@@ -59,6 +66,8 @@ impl Default for ServerOptions {
             request_timeout: REQUEST_TIMEOUT,
             requests_in_flight_max: REQUESTS_IN_FLIGHT_MAX,
             public_max_age_seconds: PUBLIC_CACHE_MAX_AGE_SECONDS,
+            rate_limit: Some(RateLimit::default()),
+            trusted_proxies: Vec::new(),
         }
     }
 }

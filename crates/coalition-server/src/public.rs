@@ -17,20 +17,26 @@
 //! [`PUBLIC_ROUTES`] and [`crate::routes::MEMBER_ROUTES`], the lists the routers are built from.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use coalition_projector::{LIST_FORMAT, Projection};
+use coalition_core::event::EventId;
+use coalition_projector::{LIST_FORMAT, ListEntry, Projection};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::{CountsBody, FeedPage, Health, ListBody};
+use crate::api::{CaseEventBody, CountsBody, FeedPage, Health, ListBody, PersonBody, StatsBody, StatusChangeBody};
+use crate::cache::CachedBody;
 use crate::error::ApiError;
 use crate::extract::org_slug;
+use crate::i18n::Lang;
 use crate::member::blocking;
 use crate::options::{FEED_PAGE_NOTES_DEFAULT, FEED_PAGE_NOTES_MAX, STATIC_CACHE_MAX_AGE_SECONDS};
+use crate::query::{BadQuery, Filters, SiteQuery, filters, read_query, select};
 use crate::routes::{PUBLIC_ROUTES, Route};
 
 /// The stylesheet of the page, served at `/static/site.css` (the CSP allows no inline style).
@@ -56,6 +62,10 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/stats") => get(crate::site::stats),
         ("GET", "/about") => get(crate::site::about),
         ("GET", "/api/v1/list") => get(list_json),
+        ("GET", "/api/v1/list.json") => get(list_download_json),
+        ("GET", "/api/v1/list.csv") => get(list_download_csv),
+        ("GET", "/api/v1/persons/{case}") => get(person_json),
+        ("GET", "/api/v1/stats") => get(stats_json),
         ("GET", "/api/v1/list/canonical") => get(list_canonical),
         ("GET", "/api/v1/feeds/{org}") => get(feed),
         ("GET", "/api/v1/openapi.json") => get(openapi),
@@ -85,6 +95,9 @@ async fn openapi() -> Response {
 pub(crate) struct Cached {
     etag: HeaderValue,
     cache_control: HeaderValue,
+    /// The node version the validator names (read before anything is rendered, so a body
+    /// rendered after is at least as new as its validator says).
+    pub(crate) version: u64,
 }
 
 impl Cached {
@@ -99,26 +112,46 @@ impl Cached {
 
     fn tagged(state: &AppState, suffix: &str) -> Self {
         let dot = if suffix.is_empty() { "" } else { "." };
-        let tag = format!("\"{:x}.{}{dot}{suffix}\"", state.epoch, state.node.version());
+        // Weak: the same version is served gzip, brotli or identity (see `crate::layers`), and a
+        // strong validator must differ between encodings; a weak one names the content.
+        let version = state.node.version();
+        let tag = format!("W/\"{:x}.{version}{dot}{suffix}\"", state.epoch);
         let etag = HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         let control = format!("public, max-age={}", state.options.public_max_age_seconds);
         let cache_control = HeaderValue::from_str(&control).unwrap_or_else(|_| HeaderValue::from_static("no-cache"));
-        Self { etag, cache_control }
+        Self { etag, cache_control, version }
     }
 
     /// Whether the request's `If-None-Match` names this response's ETag (weakly compared).
     pub(crate) fn is_fresh(&self, request: &HeaderMap) -> bool {
-        let ours = self.etag.as_bytes();
-        request.get_all(IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-            value
-                .split(',')
-                .map(str::trim)
-                .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours)
-        })
+        let ours = opaque(self.etag.as_bytes());
+        request
+            .get_all(IF_NONE_MATCH)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| value.split(',').map(str::trim).any(|tag| tag == "*" || opaque(tag.as_bytes()) == ours))
     }
 
+    /// A 304 with this response's validator and caching policy.
     pub(crate) fn not_modified(self) -> Response {
         self.finish(StatusCode::NOT_MODIFIED.into_response())
+    }
+
+    /// The response kept in the response cache under `key` for this version, if any.
+    pub(crate) fn hit(self, state: &AppState, key: &str) -> Result<Response, Self> {
+        match state.cache.get(self.version, key) {
+            Some(hit) => {
+                let response = ([(CONTENT_TYPE, HeaderValue::from_static(hit.content_type))], hit.body).into_response();
+                Ok(self.finish(response))
+            }
+            None => Err(self),
+        }
+    }
+
+    /// Keeps `body` in the response cache under `key` for this version, and answers with it.
+    pub(crate) fn keep(self, state: &AppState, key: String, content_type: &'static str, body: Bytes) -> Response {
+        state.cache.put(self.version, key, CachedBody { content_type, body: body.clone() });
+        self.finish(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
     }
 
     pub(crate) fn finish(self, mut response: Response) -> Response {
@@ -128,9 +161,142 @@ impl Cached {
     }
 }
 
+/// An entity tag without its weakness marker: `If-None-Match` compares weakly (RFC 9110 §13.1.2).
+fn opaque(tag: &[u8]) -> &[u8] {
+    tag.strip_prefix(b"W/").unwrap_or(tag)
+}
+
 // --- JSON -------------------------------------------------------------------------------------
 
-async fn list_json(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// The list query of an API request: the page's query type, refused as a JSON 400. The API
+/// sorts names in the language `lang` names (Ukrainian by default), never by `Accept-Language`,
+/// so one URL always means one order.
+fn api_list_query(
+    raw: &RawQuery,
+    query: Result<Query<SiteQuery>, QueryRejection>,
+) -> Result<(Filters, Lang), ApiError> {
+    let query = read_query(raw.0.as_deref(), query).map_err(BadQuery::into_api_error)?;
+    let lang = match query.lang.as_deref() {
+        None | Some("uk") => Lang::Uk,
+        Some("en") => Lang::En,
+        Some(_) => return Err(ApiError::bad_request("invalid_query", "`lang` is uk or en").at("lang")),
+    };
+    Ok((filters(&query).map_err(BadQuery::into_api_error)?, lang))
+}
+
+/// `GET /api/v1/list`: one page of the list, with the page's filters, search, sort and pages.
+async fn list_json(
+    State(state): State<AppState>,
+    raw: RawQuery,
+    query: Result<Query<SiteQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (filters, lang) = api_list_query(&raw, query)?;
+    let cached = Cached::new(&state);
+    if cached.is_fresh(&headers) {
+        return Ok(cached.not_modified());
+    }
+    let key = format!("api-list?{}", filters.key(lang));
+    let cached = match cached.hit(&state, &key) {
+        Ok(response) => return Ok(response),
+        Err(cached) => cached,
+    };
+    let node = state.node.clone();
+    let body = blocking(move || {
+        let demo = node.is_demo();
+        let body = node.with_projection(|projection| list_body(projection, demo, &filters, lang, Paging::Page))?;
+        serde_json::to_vec(&body).map_err(|error| {
+            tracing::error!(%error, "cannot write the list");
+            ApiError::internal()
+        })
+    })
+    .await??;
+    Ok(cached.keep(&state, key, "application/json", Bytes::from(body)))
+}
+
+/// Whether a list body holds one page or every kept entry (a download).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    Page,
+    All,
+}
+
+fn list_body(
+    projection: &Projection,
+    demo: bool,
+    filters: &Filters,
+    lang: Lang,
+    paging: Paging,
+) -> Result<ListBody, ApiError> {
+    let summary = projection.list_summary().map_err(|error| {
+        tracing::error!(%error, "cannot summarise the list");
+        ApiError::internal()
+    })?;
+    let selection = select(projection.list_entries(), filters, lang);
+    let (page, pages, entries) = match paging {
+        Paging::Page => (selection.page, selection.pages, selection.page_entries()),
+        Paging::All => (1, 1, selection.entries.as_slice()),
+    };
+    Ok(ListBody {
+        format: LIST_FORMAT.to_owned(),
+        ledger: projection.ledger(),
+        demo,
+        count: summary.count,
+        hash: summary.hash,
+        counts: counts_body(projection),
+        found: selection.entries.len(),
+        page,
+        pages,
+        entries: entries.iter().map(ListEntry::to_json).collect(),
+    })
+}
+
+fn counts_body(projection: &Projection) -> CountsBody {
+    let counts = projection.counts();
+    let unknown = || "unknown".to_owned();
+    CountsBody {
+        in_list: counts.in_list,
+        detained_now: counts.detained_now,
+        by_status: counts.by_status.iter().map(|(status, count)| (status.as_str().to_owned(), *count)).collect(),
+        by_region: counts
+            .by_region
+            .iter()
+            .map(|(region, count)| (region.map_or_else(unknown, |region| region.as_str().to_owned()), *count))
+            .collect(),
+        by_detention_year: counts
+            .by_detention_year
+            .iter()
+            .map(|(year, count)| (year.map_or_else(unknown, |year| year.to_string()), *count))
+            .collect(),
+    }
+}
+
+/// The date in a download's file name: the day of the newest event the node holds (the date of
+/// the data, not of the download), or the ledger's creation day when it holds none.
+fn data_date(state: &AppState) -> String {
+    let time = state.node.newest_event_time().unwrap_or(state.node.genesis().doc().created);
+    time.to_string().chars().take(DATE_CHARS).collect()
+}
+
+/// Characters of `YYYY-MM-DD`.
+const DATE_CHARS: usize = 10;
+
+/// `Content-Disposition: attachment` with a dated file name (ASCII only: nothing from a request
+/// or an event reaches it).
+fn attachment(state: &AppState, extension: &str) -> HeaderValue {
+    let prefix = if state.node.is_demo() { "coalition-list-demo" } else { "coalition-list" };
+    let value = format!("attachment; filename=\"{prefix}-{}.{extension}\"", data_date(state));
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// `GET /api/v1/list.json`: every entry the query keeps (no pages), as a file to save.
+async fn list_download_json(
+    State(state): State<AppState>,
+    raw: RawQuery,
+    query: Result<Query<SiteQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (filters, lang) = api_list_query(&raw, query)?;
     let cached = Cached::new(&state);
     if cached.is_fresh(&headers) {
         return Ok(cached.not_modified());
@@ -138,42 +304,101 @@ async fn list_json(State(state): State<AppState>, headers: HeaderMap) -> Result<
     let node = state.node.clone();
     let body = blocking(move || {
         let demo = node.is_demo();
-        node.with_projection(|projection| list_body(projection, demo))
+        node.with_projection(|projection| list_body(projection, demo, &filters, lang, Paging::All))
     })
     .await??;
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(CONTENT_DISPOSITION, attachment(&state, "json"));
+    Ok(cached.finish(response))
+}
+
+/// `GET /api/v1/list.csv`: every entry the query keeps, as CSV (see [`crate::csv`]).
+async fn list_download_csv(
+    State(state): State<AppState>,
+    raw: RawQuery,
+    query: Result<Query<SiteQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (filters, lang) = api_list_query(&raw, query)?;
+    let cached = Cached::new(&state);
+    if cached.is_fresh(&headers) {
+        return Ok(cached.not_modified());
+    }
+    let node = state.node.clone();
+    let text = blocking(move || {
+        node.with_projection(|projection| {
+            let selection = select(projection.list_entries(), &filters, lang);
+            crate::csv::write(&selection.entries)
+        })
+    })
+    .await?;
+    let mut response =
+        ([(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8; header=present"))], text).into_response();
+    response.headers_mut().insert(CONTENT_DISPOSITION, attachment(&state, "csv"));
+    Ok(cached.finish(response))
+}
+
+/// `GET /api/v1/persons/{case}`: one person of the joint list (404 for any other case id, so
+/// the API says nothing about cases that are not public).
+async fn person_json(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("no person of the joint list has this case id");
+    let case = EventId::parse(&case).map_err(|_| not_found())?;
+    let cached = Cached::new(&state);
+    if cached.is_fresh(&headers) {
+        return Ok(cached.not_modified());
+    }
+    let worker = state.clone();
+    let body = blocking(move || {
+        let events = crate::site::case_events(&worker, &case)?;
+        Ok::<_, ApiError>(worker.node.with_projection(|projection| {
+            let entry = projection.list_entries().find(|entry| entry.case == case)?;
+            let view = projection.case(&case)?;
+            Some(PersonBody {
+                entry: entry.to_json(),
+                history: view
+                    .history()
+                    .iter()
+                    .map(|change| StatusChangeBody { status: change.status.as_str().to_owned(), date: change.date })
+                    .collect(),
+                events: events
+                    .into_iter()
+                    .map(|event| CaseEventBody {
+                        id: event.id,
+                        org: event.org,
+                        seq: event.seq,
+                        time: event.time,
+                        kind: event.kind,
+                    })
+                    .collect(),
+            })
+        }))
+    })
+    .await??;
+    let body = body.ok_or_else(not_found)?;
     Ok(cached.finish(axum::Json(body).into_response()))
 }
 
-fn list_body(projection: &Projection, demo: bool) -> Result<ListBody, ApiError> {
-    let summary = projection.list_summary().map_err(|error| {
-        tracing::error!(%error, "cannot summarise the list");
-        ApiError::internal()
-    })?;
-    let counts = projection.counts();
-    let unknown = || "unknown".to_owned();
-    Ok(ListBody {
-        format: LIST_FORMAT.to_owned(),
-        ledger: projection.ledger(),
-        demo,
-        count: summary.count,
-        hash: summary.hash,
-        counts: CountsBody {
-            in_list: counts.in_list,
-            detained_now: counts.detained_now,
-            by_status: counts.by_status.iter().map(|(status, count)| (status.as_str().to_owned(), *count)).collect(),
-            by_region: counts
-                .by_region
-                .iter()
-                .map(|(region, count)| (region.map_or_else(unknown, |region| region.as_str().to_owned()), *count))
-                .collect(),
-            by_detention_year: counts
-                .by_detention_year
-                .iter()
-                .map(|(year, count)| (year.map_or_else(unknown, |year| year.to_string()), *count))
-                .collect(),
-        },
-        entries: projection.list_entries().map(|entry| entry.to_json()).collect(),
+/// `GET /api/v1/stats`: the counts the stats page draws.
+async fn stats_json(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let cached = Cached::new(&state);
+    if cached.is_fresh(&headers) {
+        return Ok(cached.not_modified());
+    }
+    let node = state.node.clone();
+    let body = blocking(move || {
+        let demo = node.is_demo();
+        node.with_projection(|projection| StatsBody {
+            ledger: projection.ledger(),
+            demo,
+            counts: counts_body(projection),
+        })
     })
+    .await?;
+    Ok(cached.finish(axum::Json(body).into_response()))
 }
 
 /// The canonical list document, byte for byte: its BLAKE3 hash is the list hash that editions

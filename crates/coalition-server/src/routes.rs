@@ -22,6 +22,10 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/about"),
     route("GET", "/api/v1/list"),
     route("GET", "/api/v1/list/canonical"),
+    route("GET", "/api/v1/list.json"),
+    route("GET", "/api/v1/list.csv"),
+    route("GET", "/api/v1/persons/{case}"),
+    route("GET", "/api/v1/stats"),
     route("GET", "/api/v1/feeds/{org}"),
     route("GET", "/api/v1/openapi.json"),
     route("GET", "/healthz"),
@@ -54,3 +58,10 @@ pub const MEMBER_ROUTES: &[Route] = &[
     route("POST", "/api/v1/member/key"),
     route("GET", "/api/v1/member/pending"),
 ];
+
+/// The template of `matched` (an axum matched path) as a `'static` label from [`PUBLIC_ROUTES`]
+/// or [`MEMBER_ROUTES`]; `"other"` for a path in neither (it cannot happen for a routed request,
+/// but a label must never come from a request).
+pub(crate) fn template(matched: &str) -> &'static str {
+    PUBLIC_ROUTES.iter().chain(MEMBER_ROUTES).find(|route| route.path == matched).map_or("other", |route| route.path)
+}

@@ -17,31 +17,24 @@ use coalition_core::body::{Body, Criterion, EventKind, ExclusionGround, Facts, R
 use coalition_core::event::{EventId, OrgSlug};
 use coalition_core::time::{Date, Timestamp};
 use coalition_projector::{ListEntry, Projection, Status};
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::i18n::{self, Lang, Strings};
 use crate::member::blocking;
 use crate::public::Cached;
-use crate::search;
-
-/// People shown on one page of the list.
-pub const PAGE_ENTRIES: usize = 50;
-
-/// Longest query string the site reads, in bytes; a longer one is refused with 400.
-pub(crate) const QUERY_BYTES_MAX: usize = 2048;
+use crate::query::{Filters, SiteQuery, SortKey, display_name, filters, page_query, select};
 
 // --- the events of each case, cached per node version -----------------------------------------
 
 /// What one event did to a case, for the signed history.
 #[derive(Debug, Clone)]
 pub(crate) struct CaseEvent {
-    id: EventId,
-    org: OrgSlug,
-    seq: u64,
-    time: Timestamp,
-    kind: EventKind,
+    pub(crate) id: EventId,
+    pub(crate) org: OrgSlug,
+    pub(crate) seq: u64,
+    pub(crate) time: Timestamp,
+    pub(crate) kind: EventKind,
     detail: Detail,
 }
 
@@ -57,7 +50,7 @@ enum Detail {
 
 /// The signed history of one case, read from the node's per-case index (a few reads, never a
 /// scan of the store). Blocking.
-fn case_events(state: &AppState, case: &EventId) -> Result<Vec<CaseEvent>, ApiError> {
+pub(crate) fn case_events(state: &AppState, case: &EventId) -> Result<Vec<CaseEvent>, ApiError> {
     let unavailable = |error: coalition_node::NodeError| {
         tracing::error!(%error, "cannot read the events for the site");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the node could not read its store")
@@ -139,51 +132,27 @@ pub(crate) fn href(path: &str, pairs: &[(&str, String)]) -> String {
     out
 }
 
-/// The site's query parameters (every one optional, read as text and checked here, so a bad
-/// value is a 400 that names it, never a 500).
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SiteQuery {
-    lang: Option<String>,
-    q: Option<String>,
-    status: Option<String>,
-    region: Option<String>,
-    year: Option<String>,
-    group: Option<String>,
-    sort: Option<String>,
-    page: Option<String>,
+/// The content type of every page.
+const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
+
+fn render(page: &impl Template) -> Result<String, ApiError> {
+    page.render().map_err(|error| {
+        tracing::error!(%error, "cannot render a page");
+        ApiError::internal()
+    })
 }
 
-/// A refused query string: answered with 400 and a plain-text message naming the problem.
-pub(crate) struct BadQuery(String);
-
-fn bad_query(message: impl Into<String>) -> BadQuery {
-    BadQuery(message.into())
-}
-
-impl IntoResponse for BadQuery {
-    fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], self.0)
-            .into_response()
-    }
-}
-
-/// Reads the query, refusing what is too long or malformed.
-fn read_query(raw: Option<&str>, parsed: Result<Query<SiteQuery>, QueryRejection>) -> Result<SiteQuery, BadQuery> {
-    if raw.is_some_and(|raw| raw.len() > QUERY_BYTES_MAX) {
-        return Err(bad_query(format!("the query string is longer than {QUERY_BYTES_MAX} bytes")));
-    }
-    parsed.map(|Query(query)| query).map_err(|rejection| bad_query(rejection.body_text()))
+/// Says that the page depends on `Accept-Language` (the language comes from it without `lang`).
+fn vary_language(mut response: Response) -> Response {
+    response.headers_mut().insert(VARY, HeaderValue::from_static("Accept-Language"));
+    response
 }
 
 /// Renders `page` as an HTML response with the language's caching headers.
 fn html(page: &impl Template, status: StatusCode, cached: Option<Cached>) -> Result<Response, ApiError> {
-    let body = page.render().map_err(|error| {
-        tracing::error!(%error, "cannot render a page");
-        ApiError::internal()
-    })?;
-    let mut response =
-        (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response();
-    response.headers_mut().insert(VARY, HeaderValue::from_static("Accept-Language"));
+    let body = render(page)?;
+    let response =
+        vary_language((status, [(CONTENT_TYPE, HeaderValue::from_static(HTML_CONTENT_TYPE))], body).into_response());
     Ok(match cached {
         Some(cached) => cached.finish(response),
         None => response,
@@ -198,14 +167,6 @@ fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ApiEr
 }
 
 // --- labels shared by the pages ---------------------------------------------------------------
-
-fn display_name(lang: Lang, facts: &Facts) -> String {
-    let (first, second) = match lang {
-        Lang::Uk => (&facts.name_uk, &facts.name_en),
-        Lang::En => (&facts.name_en, &facts.name_uk),
-    };
-    first.clone().or_else(|| second.clone()).or_else(|| facts.name_ru.clone()).unwrap_or_else(|| "—".to_owned())
-}
 
 fn sentence_text(lang: Lang, sentence: &Sentence) -> String {
     let worded = match lang {
@@ -329,150 +290,6 @@ struct IndexPage {
     hash: String,
 }
 
-/// How the list is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SortKey {
-    Name,
-    Detained,
-    Region,
-}
-
-impl SortKey {
-    const ALL: [Self; 3] = [Self::Name, Self::Detained, Self::Region];
-
-    const fn as_str(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Detained => "detained",
-            Self::Region => "region",
-        }
-    }
-
-    fn label(self, t: &Strings) -> &'static str {
-        match self {
-            Self::Name => t.sort_name,
-            Self::Detained => t.sort_detained,
-            Self::Region => t.sort_region,
-        }
-    }
-}
-
-/// The list's filters, checked.
-struct Filters {
-    words: Vec<String>,
-    q: String,
-    status: Option<Status>,
-    region: Option<Region>,
-    year: Option<u16>,
-    group: Option<String>,
-    sort: SortKey,
-    page: usize,
-}
-
-fn blank(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
-}
-
-/// Longest case group looked at, in characters (the protocol's own limit is lower).
-const GROUP_CHARS_MAX: usize = 200;
-
-fn filters(query: &SiteQuery) -> Result<Filters, BadQuery> {
-    let q: String = query.q.as_deref().unwrap_or_default().chars().take(search::QUERY_CHARS_MAX).collect();
-    let status = match blank(&query.status) {
-        None => None,
-        Some(text) => Some(
-            Status::ALL
-                .into_iter()
-                .filter(|status| status.is_in_list())
-                .find(|status| status.as_str() == text)
-                .ok_or_else(|| bad_query("`status` is one of: listed, released, died"))?,
-        ),
-    };
-    let region =
-        match blank(&query.region) {
-            None => None,
-            Some(text) => Some(Region::parse(text).ok_or_else(|| {
-                bad_query(format!("`region` is one of: {}", Region::ALL.map(Region::as_str).join(", ")))
-            })?),
-        };
-    let year = match blank(&query.year) {
-        None => None,
-        Some(text) => Some(
-            text.parse::<u16>()
-                .ok()
-                .filter(|year| (1900..=9999).contains(year))
-                .ok_or_else(|| bad_query("`year` is a year of detention, like 2022"))?,
-        ),
-    };
-    let sort = match blank(&query.sort) {
-        None => SortKey::Name,
-        Some(text) => SortKey::ALL
-            .into_iter()
-            .find(|key| key.as_str() == text)
-            .ok_or_else(|| bad_query("`sort` is one of: name, detained, region"))?,
-    };
-    let page = match blank(&query.page) {
-        None => 1,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|page| (1..=1_000_000).contains(page))
-            .ok_or_else(|| bad_query("`page` is a page number, from 1"))?,
-    };
-    Ok(Filters {
-        words: search::query_words(&q),
-        q,
-        status,
-        region,
-        year,
-        group: blank(&query.group).map(|group| group.chars().take(GROUP_CHARS_MAX).collect()),
-        sort,
-        page,
-    })
-}
-
-impl Filters {
-    /// The query pairs that reproduce these filters (without `lang` and `page`).
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("q", self.q.clone()),
-            ("status", self.status.map(|status| status.as_str().to_owned()).unwrap_or_default()),
-            ("region", self.region.map(|region| region.as_str().to_owned()).unwrap_or_default()),
-            ("year", self.year.map(|year| year.to_string()).unwrap_or_default()),
-            ("group", self.group.clone().unwrap_or_default()),
-            ("sort", if self.sort == SortKey::Name { String::new() } else { self.sort.as_str().to_owned() }),
-        ]
-    }
-
-    fn keeps(&self, entry: &ListEntry<'_>) -> bool {
-        let facts = entry.facts;
-        self.status.is_none_or(|status| entry.status == status)
-            && self.region.is_none_or(|region| facts.region == Some(region))
-            && self.year.is_none_or(|year| facts.detention_date.map(Date::year) == Some(year))
-            && self.group.as_ref().is_none_or(|group| facts.case_group.as_ref() == Some(group))
-            && (self.words.is_empty() || {
-                let names = [&facts.name_uk, &facts.name_en, &facts.name_ru]
-                    .into_iter()
-                    .flatten()
-                    .map(|name| search::fold(name))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                search::matches(&names, &self.words)
-            })
-    }
-}
-
-/// What every page handler reads first: the checked query string and the page language.
-fn page_query(
-    raw: axum::extract::RawQuery,
-    query: Result<Query<SiteQuery>, QueryRejection>,
-    headers: &HeaderMap,
-) -> Result<(SiteQuery, Lang), BadQuery> {
-    let query = read_query(raw.0.as_deref(), query)?;
-    let lang = Lang::choose(query.lang.as_deref(), headers);
-    Ok((query, lang))
-}
-
 pub(crate) async fn index(
     State(state): State<AppState>,
     raw: axum::extract::RawQuery,
@@ -491,6 +308,11 @@ pub(crate) async fn index(
     if cached.is_fresh(&headers) {
         return Ok(cached.not_modified());
     }
+    let key = format!("index?{}", filters.key(lang));
+    let cached = match cached.hit(&state, &key) {
+        Ok(response) => return Ok(vary_language(response)),
+        Err(cached) => cached,
+    };
     let worker = state.clone();
     let page = blocking(move || {
         let newest = worker.node.newest_event_time();
@@ -498,7 +320,7 @@ pub(crate) async fn index(
         worker.node.with_projection(|projection| index_data(projection, chrome, lang, &filters, newest))
     })
     .await??;
-    html(&page, StatusCode::OK, Some(cached))
+    Ok(vary_language(cached.keep(&state, key, HTML_CONTENT_TYPE, render(&page)?.into())))
 }
 
 fn index_data(
@@ -518,26 +340,13 @@ fn index_data(
         years.extend(entry.facts.detention_date.map(Date::year));
         groups.extend(entry.facts.case_group.clone());
     }
-    let mut entries: Vec<&ListEntry<'_>> = all.iter().filter(|entry| filters.keeps(entry)).collect();
-    let name_key = |entry: &ListEntry<'_>| search::fold(&display_name(lang, entry.facts));
-    match filters.sort {
-        SortKey::Name => entries.sort_by_cached_key(|entry| (name_key(entry), entry.case)),
-        // Newest detention first; unknown dates last.
-        SortKey::Detained => entries.sort_by_cached_key(|entry| {
-            (entry.facts.detention_date.is_none(), std::cmp::Reverse(entry.facts.detention_date), name_key(entry))
-        }),
-        SortKey::Region => entries.sort_by_cached_key(|entry| {
-            (entry.facts.region.is_none(), entry.facts.region.map(|region| i18n::region(lang, region)), name_key(entry))
-        }),
-    }
-    let found = entries.len();
-    let page_count = found.div_ceil(PAGE_ENTRIES).max(1);
-    let page = filters.page.min(page_count);
+    let selection = select(all.iter().cloned(), filters, lang);
+    let found = selection.entries.len();
+    let (page, page_count) = (selection.page, selection.pages);
     let t = lang.strings();
-    let rows = entries
+    let rows = selection
+        .page_entries()
         .iter()
-        .skip((page - 1) * PAGE_ENTRIES)
-        .take(PAGE_ENTRIES)
         .map(|entry| {
             let facts = entry.facts;
             let name = display_name(lang, facts);
@@ -696,6 +505,11 @@ pub(crate) async fn person(
     if cached.is_fresh(&headers) {
         return Ok(cached.not_modified());
     }
+    let key = format!("person/{case}?{}", lang.code());
+    let cached = match cached.hit(&state, &key) {
+        Ok(response) => return Ok(vary_language(response)),
+        Err(cached) => cached,
+    };
     let worker = state.clone();
     let person = blocking(move || {
         let events = case_events(&worker, &case)?;
@@ -704,7 +518,10 @@ pub(crate) async fn person(
     .await??;
     let path = format!("/persons/{case}");
     match person {
-        Some(p) => html(&PersonPage { c: Chrome::new(&state, lang, &path, &[]), p }, StatusCode::OK, Some(cached)),
+        Some(p) => {
+            let body = render(&PersonPage { c: Chrome::new(&state, lang, &path, &[]), p })?;
+            Ok(vary_language(cached.keep(&state, key, HTML_CONTENT_TYPE, body.into())))
+        }
         None => not_found_page(&state, lang, &path),
     }
 }

@@ -123,11 +123,12 @@ pub struct Call {
     path: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl Call {
     pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Self { method, path: path.into(), headers: Vec::new(), body: None }
+        Self { method, path: path.into(), headers: Vec::new(), body: None, peer: None }
     }
 
     pub fn get(path: impl Into<String>) -> Self {
@@ -141,6 +142,12 @@ impl Call {
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The connection's peer address, as `coalition_server::serve` gives it to the router.
+    pub fn peer(mut self, address: &str) -> Self {
+        self.peer = Some(address.parse().expect("test socket address"));
         self
     }
 
@@ -159,6 +166,9 @@ impl Call {
         let mut request = Request::builder().method(self.method).uri(self.path);
         for (name, value) in self.headers {
             request = request.header(name, value);
+        }
+        if let Some(peer) = self.peer {
+            request = request.extension(axum::extract::ConnectInfo(peer));
         }
         let request = request.body(self.body.map_or_else(Body::empty, Body::from)).expect("request");
         let response = router.clone().oneshot(request).await.expect("infallible router");

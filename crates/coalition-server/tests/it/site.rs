@@ -10,7 +10,7 @@ use crate::fixtures::{Call, REAL_NAME, app, node, open_case};
 use crate::public::{HOSTILE, listed_case};
 
 /// Three listed people and one under review, on `ccl`'s router.
-async fn three_people() -> (Node, Node, axum::Router, Vec<EventId>) {
+pub(crate) async fn three_people() -> (Node, Node, axum::Router, Vec<EventId>) {
     let ccl = node(Some("ccl"), REAL_NAME);
     let zmina = node(Some("zmina"), REAL_NAME);
     let router = app(&ccl);
