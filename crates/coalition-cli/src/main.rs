@@ -13,6 +13,7 @@ mod list;
 mod member;
 mod node_cmd;
 mod note;
+mod status;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -87,6 +88,8 @@ enum Command {
     Pending(member::PendingArgs),
     /// Have your node sign any event from its kind and JSON body (for scripts).
     Event(member::EventArgs),
+    /// Show a node's feeds and replication (connected, lag, outbox, quarantine, forks).
+    Status(status::StatusArgs),
     /// Measure performance beside the limits that bound it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => node_cmd::demo(&args),
         Command::RotateKey(args) => node_cmd::rotate_key(&args),
         Command::Import(args) => store_cmd::import(&args),
+        Command::Status(args) => status::status(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

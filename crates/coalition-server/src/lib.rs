@@ -37,6 +37,7 @@ mod public;
 mod routes;
 mod search;
 mod site;
+mod status;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use options::{
 };
 pub use routes::{MEMBER_PREFIX, MEMBER_ROUTES, PUBLIC_ROUTES, Route};
 pub use site::PAGE_ENTRIES;
+pub use status::{QUARANTINE_EXCERPT_BYTES_MAX, QUARANTINE_PAGE_DEFAULT};
 
 /// What every handler can reach: the node, the options, and the tag that keeps ETags from one
 /// run of the server apart from another's.

@@ -3,3 +3,4 @@
 mod member;
 mod node;
 mod offline;
+mod replication;

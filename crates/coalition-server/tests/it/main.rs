@@ -8,4 +8,5 @@ mod member;
 mod openapi;
 mod public;
 mod site;
+mod status;
 mod token;
