@@ -16,6 +16,7 @@ mod member;
 mod node_cmd;
 mod note;
 mod serve_cmd;
+mod status;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -95,6 +96,8 @@ enum Command {
     Pending(member::PendingArgs),
     /// Have your node sign any event from its kind and JSON body (for scripts).
     Event(member::EventArgs),
+    /// Show a node's feeds and replication (connected, lag, outbox, quarantine, forks).
+    Status(status::StatusArgs),
     /// Measure performance beside the limits that bound it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::serve(&args),
         Command::RotateKey(args) => node_cmd::rotate_key(&args),
         Command::Import(args) => store_cmd::import(&args),
+        Command::Status(args) => status::status(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

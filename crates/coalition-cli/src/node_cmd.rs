@@ -62,6 +62,15 @@ pub struct NodeArgs {
     /// accepting writes while NATS is down and catches up when it returns.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
+    /// A file holding the NATS URL(s), for URLs that carry a password (a command line is visible
+    /// to every user of the machine; the file can be readable by the node's user only). Several
+    /// servers of a cluster are separated by commas: nats://zmina:PASSWORD@nats1:4222,nats://...
+    #[arg(long, value_name = "FILE", conflicts_with = "nats")]
+    nats_url_file: Option<PathBuf>,
+    /// How many copies of the ledger's stream JetStream keeps: 1 for a single NATS server, 3 for
+    /// the three-server cluster of deploy/nats. Must match the stream if it already exists.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    nats_replicas: usize,
 }
 
 /// Run a node with a fictional demo coalition, on this machine, with no other service.
@@ -91,11 +100,17 @@ fn init_logging() {
 /// Starts replication over NATS at `url` on the current runtime; it runs until `shutdown` fires.
 fn spawn_replication(
     node: &Node,
-    url: &str,
+    nats: &Nats,
     shutdown: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let org = node.org().cloned().context("--nats needs --key: a read-only node has no feed to replicate")?;
-    let spec = coalition_nats::StreamSpec::single_server(node.genesis().ledger_id());
+    let spec = coalition_nats::StreamSpec::new(
+        node.genesis().ledger_id(),
+        nats.replicas,
+        coalition_nats::DUPLICATE_WINDOW_DEFAULT,
+    )
+    .context("--nats-replicas")?;
+    let url = nats.url.as_str();
     let settings = coalition_nats::ConnectSettings {
         client_name: Some(format!("coalition-node/{org}")),
         retry_initial_connect: true,
@@ -103,6 +118,7 @@ fn spawn_replication(
     };
     let node = node.clone();
     let url = url.to_owned();
+    let shown_url = coalition_nats::redacted(&url);
     Ok(tokio::spawn(async move {
         let client = match coalition_nats::connect(&url, &settings).await {
             Ok(client) => client,
@@ -115,7 +131,7 @@ fn spawn_replication(
         let stop = async move {
             let _ = shutdown.await;
         };
-        tracing::info!(%url, "replicating over NATS");
+        tracing::info!(url = %shown_url, "replicating over NATS");
         if let Err(error) =
             coalition_nats::replication::run_replication(node, jetstream, spec, format!("node-{org}"), stop).await
         {
@@ -124,7 +140,15 @@ fn spawn_replication(
     }))
 }
 
-fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr, nats: Option<&str>) -> Result<()> {
+/// Where and how to replicate.
+struct Nats {
+    /// One URL, or several separated by commas.
+    url: String,
+    /// Stream replicas.
+    replicas: usize,
+}
+
+fn serve(node: Node, token: Option<AdminToken>, listen: SocketAddr, nats: Option<&Nats>) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -168,10 +192,21 @@ pub fn node(args: &NodeArgs) -> Result<Outcome> {
         Some(org) => tracing::info!(%org, "node ready"),
         None => tracing::info!("read-only node ready"),
     }
-    if args.nats.is_some() && node.org().is_none() {
+    let url = match (&args.nats, &args.nats_url_file) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the NATS URL from {} (--nats-url-file)", file.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    if url.is_some() && node.org().is_none() {
         bail!("--nats needs --key: a read-only node has no feed to replicate");
     }
-    serve(node, token, args.listen, args.nats.as_deref())?;
+    let nats = url.map(|url| Nats { url, replicas: args.nats_replicas });
+    serve(node, token, args.listen, nats.as_ref())?;
     Ok(Outcome::Success)
 }
 

@@ -25,10 +25,30 @@ impl Default for ConnectSettings {
     }
 }
 
-/// Connects to the NATS server at `url`. Once connected, the client reconnects forever after any
-/// disconnection (with the client's capped backoff) and logs each change of state with `tracing`.
+/// Connects to the NATS server at `url`, or to any of several comma-separated URLs (the servers
+/// of a cluster: the client picks one and fails over to the others). Once connected, the client
+/// reconnects forever after any disconnection (with the client's capped backoff) and logs each
+/// change of state with `tracing`.
 pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<Client, NatsError> {
-    let logged_url = url.to_owned();
+    let mut urls: Vec<String> = Vec::new();
+    let mut credentials: Option<(String, String)> = None;
+    for part in url.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+        let (address, user) = split_credentials(part);
+        if let Some(user) = user {
+            if credentials.as_ref().is_some_and(|known| *known != user) {
+                return Err(NatsError::Connect {
+                    url: redacted(url),
+                    detail: "the URLs carry different user names or passwords: give every server the same".to_owned(),
+                });
+            }
+            credentials = Some(user);
+        }
+        urls.push(address);
+    }
+    if urls.is_empty() {
+        return Err(NatsError::Connect { url: redacted(url), detail: "no server URL given".to_owned() });
+    }
+    let logged_url = redacted(url);
     let mut options = ConnectOptions::new()
         .max_reconnects(None)
         .connection_timeout(settings.connect_timeout)
@@ -45,10 +65,17 @@ pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<Client, Na
     if let Some(name) = &settings.client_name {
         options = options.name(name);
     }
+    if let Some((user, password)) = credentials {
+        // The client does not read credentials from the URL itself.
+        options = options.user_and_password(user, password);
+    }
     if settings.retry_initial_connect {
         options = options.retry_on_initial_connect();
     }
-    options.connect(url).await.map_err(|error| NatsError::Connect { url: url.to_owned(), detail: error.to_string() })
+    options
+        .connect(urls.as_slice())
+        .await
+        .map_err(|error| NatsError::Connect { url: redacted(url), detail: crate::error::detail(error) })
 }
 
 /// A JetStream context on `client` whose requests and publish acknowledgements time out after
@@ -57,4 +84,34 @@ pub fn jetstream(client: Client, request_timeout: Duration) -> JetStream {
     let mut context = async_nats::jetstream::new(client);
     context.set_timeout(request_timeout);
     context
+}
+
+/// `url` (one or several, comma-separated) with any `user:password@` replaced by `***@`, for logs
+/// and error messages: a deployment may put a node's NATS password in its URL.
+pub fn redacted(url: &str) -> String {
+    url.split(',')
+        .map(|part| match (part.find("://"), part.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***{}", &part[..scheme_end + 3], &part[at..]),
+            (None, Some(at)) => format!("***{}", &part[at..]),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Splits `scheme://user:password@host:port` into the URL without credentials and the
+/// credentials (user, password), which are taken literally (no percent-decoding: generated
+/// passwords are hex).
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let (scheme, rest) = match url.find("://") {
+        Some(end) => (&url[..end + 3], &url[end + 3..]),
+        None => ("", url),
+    };
+    match rest.rfind('@') {
+        Some(at) => {
+            let (user, password) = rest[..at].split_once(':').unwrap_or((&rest[..at], ""));
+            (format!("{scheme}{}", &rest[at + 1..]), Some((user.to_owned(), password.to_owned())))
+        }
+        None => (url.to_owned(), None),
+    }
 }

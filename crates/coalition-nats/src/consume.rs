@@ -313,3 +313,34 @@ pub async fn get_next_on_feed(
     let stream = stream_handle(jetstream, spec).await?;
     get_result(spec, stream.get_first_raw_message_by_subject(spec.feed_subject(org), from_stream_seq.max(1)).await)
 }
+
+/// How far a durable consumer has got through the ledger stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerProgress {
+    /// The stream's last sequence number (0: empty).
+    pub stream_last_seq: u64,
+    /// Every message up to this stream sequence has been acked by the consumer.
+    pub ack_floor_stream_seq: u64,
+    /// Messages not yet acked: delivered and waiting for an ack, or not delivered yet.
+    pub unfinished_messages: u64,
+}
+
+/// Reads the stream's last sequence and the durable consumer `name`'s position (two requests).
+pub async fn consumer_progress(
+    jetstream: &JetStream,
+    spec: &StreamSpec,
+    name: &str,
+) -> Result<ConsumerProgress, NatsError> {
+    let mut stream = jetstream
+        .get_stream(spec.stream_name())
+        .await
+        .map_err(|error| NatsError::unavailable("stream lookup", error))?;
+    let stream_last_seq =
+        stream.info().await.map_err(|error| NatsError::unavailable("stream info", error))?.state.last_sequence;
+    let info = stream.consumer_info(name).await.map_err(|error| NatsError::unavailable("consumer info", error))?;
+    Ok(ConsumerProgress {
+        stream_last_seq,
+        ack_floor_stream_seq: info.ack_floor.stream_sequence,
+        unfinished_messages: info.num_pending.saturating_add(info.num_ack_pending as u64),
+    })
+}

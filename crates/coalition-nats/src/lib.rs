@@ -39,10 +39,10 @@ pub use async_nats::jetstream::Context as JetStream;
 /// What the server reports about a stream (its configuration and state).
 pub use async_nats::jetstream::stream::Info as StreamInfo;
 
-pub use connect::{ConnectSettings, connect, jetstream};
+pub use connect::{ConnectSettings, connect, jetstream, redacted};
 pub use consume::{
-    CONSUMER_NAME_BYTES_MAX, ConsumerSettings, NoteConsumer, NoteStream, ReceivedNote, StoredNote, durable_consumer,
-    durable_consumer_with, get_by_stream_seq, get_last_on_feed, get_next_on_feed,
+    CONSUMER_NAME_BYTES_MAX, ConsumerProgress, ConsumerSettings, NoteConsumer, NoteStream, ReceivedNote, StoredNote,
+    consumer_progress, durable_consumer, durable_consumer_with, get_by_stream_seq, get_last_on_feed, get_next_on_feed,
 };
 pub use error::NatsError;
 pub use publish::{PublishAck, decode_fork_proof, encode_fork_proof, publish_event, publish_fork_proof};

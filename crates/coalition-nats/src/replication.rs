@@ -1,7 +1,7 @@
 //! Replication: a [`Node`]'s own feed published to the ledger's stream, and every feed in the
 //! stream imported into the node.
 //!
-//! Two loops run side by side until shutdown:
+//! Three loops run side by side until shutdown:
 //!
 //! - **Publisher (outbox).** Every own durable event above the store's published cursor is
 //!   published in feed order, with its id as message id and the expected last subject sequence
@@ -14,33 +14,54 @@
 //! - **Consumer.** A durable consumer (named by the caller, one per node) delivers every message.
 //!   Own-feed events already held are acked; everything else is handed to [`Node::import`];
 //!   refused input is quarantined with the reason and acked; garbage never stops the loop.
-//!
-//! Limitation of this first version: [`Node::import`] keeps an event that waits for its feed
-//! predecessor only within one call. JetStream delivers each subject in order, so this only
-//! happens after a redelivery; such an event (refused as a seq gap) is not quarantined but
-//! nak'ed with a delay and comes back after its predecessor. An event whose predecessor never
-//! reaches the stream is redelivered forever (it is logged each time).
+//!   - *Forks.* When an import finds a fork (two validly signed events of one feed at one seq),
+//!     the node has stored the proof; the consumer publishes it on the forks subject (message id
+//!     derived from the two event ids, so the stream keeps one copy however many nodes publish
+//!     it), and publishes every stored proof again whenever it (re)starts, in case NATS was down.
+//!     A proof received on the forks subject is imported like any two notes.
+//!   - *Gaps.* [`Node::import`] keeps an event that waits for its feed predecessor only within
+//!     one call. When a message only lacks its predecessor, the consumer reads the message's feed
+//!     subject back from the stream (from where its last such walk stopped, at most
+//!     [`GAP_FETCH_MESSAGES_MAX`] messages) and imports what it finds together, then tries the
+//!     message again. This recovers a node whose durable consumer is past events its store lacks
+//!     (a store restored from an old backup). If the predecessor is nowhere in the stream, the
+//!     message is nak'ed with a delay and comes back ([`PREDECESSOR_WAIT`]), logged each time.
+//! - **Status.** Every [`STATUS_INTERVAL`] the connection state and the consumer's position are
+//!   written to [`Node::set_replication_status`], which the HTTP status page reads.
 
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use coalition_core::event::{OrgSlug, SignedEvent};
 use coalition_core::verify::Tag;
-use coalition_node::{ImportReport, Node, NodeError, NoteStatus};
+use coalition_node::{ForkProof, ImportReport, Node, NodeError, NoteStatus, ReplicationStatus};
 use futures::StreamExt;
 
 use crate::{
-    JetStream, NatsError, NoteSubject, ReceivedNote, StreamSpec, decode_fork_proof, durable_consumer_with,
-    ensure_stream, get_last_on_feed, publish_event,
+    JetStream, NatsError, NoteSubject, ReceivedNote, StreamSpec, consumer_progress, decode_fork_proof,
+    durable_consumer_with, ensure_stream, get_last_on_feed, get_next_on_feed, publish_event, publish_fork_proof,
 };
 
-/// How often the publisher looks for new own events when it has nothing to publish.
+/// Longest time the publisher waits before reading the outbox again when it has nothing to
+/// publish (it reads it at once when the node's version changes).
 pub const OUTBOX_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the idle publisher looks at the node's version (an atomic read): bounds the delay
+/// between a member's write being acknowledged and its publication.
+pub const OUTBOX_WAKE_INTERVAL: Duration = Duration::from_millis(1);
+/// Most delivered messages imported together in one [`Node::import`] call (those already
+/// delivered, never waiting for more): amortises the store commit during a catch-up.
+pub const IMPORT_CHUNK_MESSAGES: usize = 512;
 /// How long to wait before retrying after NATS was unavailable or refused.
 pub const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// Own events read from the store per publishing round.
 pub const OUTBOX_BATCH_EVENTS: usize = 256;
 /// How long a message refused for a missing predecessor waits before it is delivered again.
 pub const PREDECESSOR_WAIT: Duration = Duration::from_secs(1);
+/// Most messages of one feed subject read back from the stream in one attempt to fill a gap.
+pub const GAP_FETCH_MESSAGES_MAX: usize = 10_000;
+/// How often the replicator reports its state to the node ([`Node::replication_status`]).
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Runs replication for `node` on the ledger stream `spec` until `shutdown` completes.
 ///
@@ -55,15 +76,18 @@ pub async fn run_replication(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NatsError> {
     tokio::pin!(shutdown);
+    node.set_replication_status(ReplicationStatus { updated_unix_s: unix_now(), ..ReplicationStatus::default() });
     let ready = async {
         loop {
             match ensure_stream(&jetstream, &spec).await {
                 Ok(_) => return Ok(()),
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(%error, "NATS unavailable; retrying the stream check");
+                Err(error @ NatsError::StreamMismatch { .. }) => return Err(error),
+                Err(error) => {
+                    // Unreachable, or a cluster still electing its leader, or a permission an
+                    // operator has yet to grant: all can change without restarting the node.
+                    tracing::warn!(%error, "the ledger's stream is not usable yet; retrying");
                     tokio::time::sleep(RETRY_DELAY).await;
                 }
-                Err(error) => return Err(error),
             }
         }
     };
@@ -73,9 +97,11 @@ pub async fn run_replication(
     }
     let publisher = publish_loop(&node, &jetstream, &spec);
     let consumer = consume_loop(&node, &jetstream, &spec, &consumer_name);
+    let status = status_loop(&node, &jetstream, &spec, &consumer_name);
     tokio::select! {
         result = consumer => result,
         () = publisher => Ok(()),
+        () = status => Ok(()),
         () = &mut shutdown => Ok(()),
     }
 }
@@ -166,7 +192,7 @@ async fn publish_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec) {
             }
         };
         if batch.is_empty() {
-            tokio::time::sleep(OUTBOX_POLL_INTERVAL).await;
+            wait_for_change(node).await;
             continue;
         }
         let mut expected = expected;
@@ -194,7 +220,8 @@ async fn publish_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec) {
                                 ?found,
                                 "another publisher wrote our feed subject with our key; publishing stops"
                             );
-                            return;
+                            // Publishing stops; importing goes on (the fork must still be learnt).
+                            return std::future::pending().await;
                         }
                         Err(error) => {
                             tracing::warn!(%error, "cannot read our feed subject; retrying");
@@ -219,9 +246,58 @@ async fn publish_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec) {
     std::future::pending().await
 }
 
+/// Reports the transport's state to the node every [`STATUS_INTERVAL`]; never returns.
+async fn status_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec, consumer_name: &str) {
+    let client = jetstream.client();
+    let mut last = ReplicationStatus::default();
+    loop {
+        last.connected = client.connection_state() == async_nats::connection::State::Connected;
+        if last.connected {
+            match consumer_progress(jetstream, spec, consumer_name).await {
+                Ok(progress) => {
+                    last.stream_last_seq = progress.stream_last_seq;
+                    last.applied_stream_seq = progress.ack_floor_stream_seq;
+                    last.lag_messages = progress.unfinished_messages;
+                }
+                Err(error) => tracing::debug!(%error, "cannot read the consumer's progress"),
+            }
+        }
+        last.updated_unix_s = unix_now();
+        node.set_replication_status(last.clone());
+        tokio::time::sleep(STATUS_INTERVAL).await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The consumer side: the node, the transport, and where each feed's gap walk got to.
+struct Importer<'a> {
+    node: &'a Node,
+    jetstream: &'a JetStream,
+    spec: &'a StreamSpec,
+    /// Per feed subject, the stream sequence up to which a gap walk has read the subject.
+    walked: HashMap<OrgSlug, u64>,
+}
+
+/// Waits until the node's version changes (a write, an import) or [`OUTBOX_POLL_INTERVAL`]
+/// passes. Polling an atomic every millisecond costs nothing measurable and needs no hook in the
+/// node's write path.
+async fn wait_for_change(node: &Node) {
+    let seen = node.version();
+    let started = tokio::time::Instant::now();
+    while node.version() == seen && started.elapsed() < OUTBOX_POLL_INTERVAL {
+        tokio::time::sleep(OUTBOX_WAKE_INTERVAL).await;
+    }
+}
+
 /// The consumer: returns only on an error an operator must fix (an invalid consumer name).
 async fn consume_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec, name: &str) -> Result<(), NatsError> {
     let settings = crate::ConsumerSettings::default();
+    let mut importer = Importer { node, jetstream, spec, walked: HashMap::new() };
     loop {
         let consumer = match durable_consumer_with(jetstream, spec, name, settings).await {
             Ok(consumer) => consumer,
@@ -232,7 +308,10 @@ async fn consume_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec, nam
                 continue;
             }
         };
-        let mut messages = match consumer.messages().await {
+        // A proof whose publication failed before (NATS went away) goes out now; the server
+        // stores each proof once, whoever publishes it and however often.
+        importer.republish_all_fork_proofs().await;
+        let messages = match consumer.messages().await {
             Ok(messages) => messages,
             Err(error) => {
                 tracing::warn!(%error, "cannot pull messages; retrying");
@@ -240,14 +319,23 @@ async fn consume_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec, nam
                 continue;
             }
         };
-        while let Some(item) = messages.next().await {
-            match item {
-                Ok(note) => handle(node, note).await,
-                Err(error) if error.is_retryable() => tracing::debug!(%error, "consumer hiccup"),
-                Err(error) => {
-                    tracing::warn!(%error, "the consumer failed; reopening it");
-                    break;
+        let mut chunks = messages.ready_chunks(IMPORT_CHUNK_MESSAGES);
+        while let Some(items) = chunks.next().await {
+            let mut notes = Vec::with_capacity(items.len());
+            let mut failed = false;
+            for item in items {
+                match item {
+                    Ok(note) => notes.push(note),
+                    Err(error) if error.is_retryable() => tracing::debug!(%error, "consumer hiccup"),
+                    Err(error) => {
+                        tracing::warn!(%error, "the consumer failed; reopening it");
+                        failed = true;
+                    }
                 }
+            }
+            importer.handle_chunk(notes).await;
+            if failed {
+                break;
             }
         }
         tokio::time::sleep(RETRY_DELAY).await;
@@ -262,56 +350,188 @@ enum Verdict {
     Later(Duration),
 }
 
-async fn handle(node: &Node, note: ReceivedNote) {
-    let verdict = match examine(node, &note).await {
-        Ok(verdict) => verdict,
-        Err(error) => {
-            tracing::error!(%error, stream_seq = note.stream_seq, "the node could not take the message; retrying");
-            Verdict::Later(RETRY_DELAY)
+impl Importer<'_> {
+    /// Imports every plain feed message of `notes` in one call and acks those it took; anything
+    /// else (refused, fork proofs, garbage, own events) goes through [`Self::handle`] one by one.
+    async fn handle_chunk(&mut self, notes: Vec<ReceivedNote>) {
+        if notes.len() == 1 {
+            for note in notes {
+                self.handle(note).await;
+            }
+            return;
         }
-    };
-    let answered = match verdict {
-        Verdict::Done => note.ack().await,
-        Verdict::Later(delay) => {
-            tokio::time::sleep(delay).await;
-            note.nak().await
+        let mut texts: Vec<(Tag, String)> = Vec::with_capacity(notes.len());
+        for note in &notes {
+            if !matches!(note.kind, NoteSubject::Feed(_)) || note.subject_org.as_ref() == self.node.org() {
+                continue;
+            }
+            if let Ok(text) = std::str::from_utf8(&note.bytes) {
+                texts.push((note.stream_seq, text.to_owned()));
+            }
         }
-    };
-    if let Err(error) = answered {
-        tracing::debug!(%error, stream_seq = note.stream_seq, "ack lost; the message will come again");
+        let taken: BTreeSet<Tag> = match self.import(texts.clone()).await {
+            Ok(report) => {
+                let refused: BTreeSet<Tag> = report.refused.iter().map(|(tag, _)| *tag).collect();
+                texts.iter().map(|(tag, _)| *tag).filter(|tag| !refused.contains(tag)).collect()
+            }
+            Err(error) => {
+                tracing::error!(%error, "the node could not import a chunk; taking its messages one by one");
+                BTreeSet::new()
+            }
+        };
+        for note in notes {
+            if taken.contains(&note.stream_seq) {
+                if let Err(error) = note.ack().await {
+                    tracing::debug!(%error, stream_seq = note.stream_seq, "ack lost; the message will come again");
+                }
+            } else {
+                self.handle(note).await;
+            }
+        }
+    }
+
+    async fn handle(&mut self, note: ReceivedNote) {
+        let verdict = match self.examine(&note).await {
+            Ok(verdict) => verdict,
+            Err(error) => {
+                tracing::error!(%error, stream_seq = note.stream_seq, "the node could not take the message; retrying");
+                Verdict::Later(RETRY_DELAY)
+            }
+        };
+        let answered = match verdict {
+            Verdict::Done => note.ack().await,
+            Verdict::Later(delay) => {
+                tokio::time::sleep(delay).await;
+                note.nak().await
+            }
+        };
+        if let Err(error) = answered {
+            tracing::debug!(%error, stream_seq = note.stream_seq, "ack lost; the message will come again");
+        }
+    }
+
+    async fn examine(&mut self, note: &ReceivedNote) -> Result<Verdict, NodeError> {
+        let tag: Tag = note.stream_seq;
+        let bytes = note.bytes.clone();
+        let notes = match &note.kind {
+            NoteSubject::ForkProofs => match decode_fork_proof(&bytes) {
+                Ok((first, second)) => vec![(tag, first), (tag, second)],
+                Err(error) => return quarantine(self.node, bytes, format!("fork-proof subject: {error}")).await,
+            },
+            _ => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    if note.subject_org.is_some()
+                        && note.subject_org.as_ref() == self.node.org()
+                        && matches!(self.node.note_status(&text), NoteStatus::Held { .. })
+                    {
+                        return Ok(Verdict::Done);
+                    }
+                    vec![(tag, text)]
+                }
+                Err(_) => return quarantine(self.node, note.bytes.clone(), "not UTF-8".to_owned()).await,
+            },
+        };
+        let mut report = self.import(notes.clone()).await?;
+        if waits_for_predecessor(&report) {
+            // Its predecessor is not coming through the consumer (acked long ago by a node whose
+            // store was since restored, say): read the feed subject from the stream and retry.
+            let feeds: BTreeSet<OrgSlug> = notes
+                .iter()
+                .filter_map(|(_, text)| SignedEvent::parse(text).ok())
+                .map(|event| event.event().org.clone())
+                .collect();
+            for org in feeds {
+                self.fill_gap(&org, note.stream_seq).await;
+            }
+            report = self.import(notes).await?;
+        }
+        let Some((_, reason)) = report.refused.first() else { return Ok(Verdict::Done) };
+        if waits_for_predecessor(&report) {
+            tracing::info!(stream_seq = note.stream_seq, %reason, "waiting for a predecessor; delivering again later");
+            return Ok(Verdict::Later(PREDECESSOR_WAIT));
+        }
+        let reasons: Vec<&str> = report.refused.iter().map(|(_, reason)| reason.as_str()).collect();
+        tracing::warn!(stream_seq = note.stream_seq, subject = %note.subject, reasons = ?reasons, "refused; quarantined");
+        quarantine(self.node, note.bytes.clone(), reasons.join("; ")).await
+    }
+
+    /// Imports `notes` and publishes the proof of every fork the import found.
+    async fn import(&self, notes: Vec<(Tag, String)>) -> Result<ImportReport, NodeError> {
+        let report: ImportReport = blocking(self.node, move |node| node.import(notes)).await?;
+        if !report.forks.is_empty() {
+            let found: BTreeSet<(OrgSlug, u64)> = report.forks.iter().cloned().collect();
+            tracing::warn!(forks = ?found, "fork found: a member signed two events at one seq; its feed is frozen");
+            self.republish_fork_proofs(|proof| found.contains(&(proof.org.clone(), proof.seq))).await;
+        }
+        Ok(report)
+    }
+
+    async fn republish_all_fork_proofs(&self) {
+        self.republish_fork_proofs(|_| true).await;
+    }
+
+    /// Publishes the stored fork proofs that `wanted` selects. A failure is logged: every proof
+    /// is published again whenever the consumer (re)starts.
+    async fn republish_fork_proofs(&self, wanted: impl Fn(&ForkProof) -> bool) {
+        let proofs = match blocking(self.node, Node::fork_proofs).await {
+            Ok(proofs) => proofs,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the fork proofs");
+                return;
+            }
+        };
+        for proof in proofs.iter().filter(|proof| wanted(proof)) {
+            match publish_fork_proof(self.jetstream, self.spec, &proof.first, &proof.second).await {
+                Ok(ack) => tracing::info!(
+                    org = %proof.org,
+                    seq = proof.seq,
+                    stream_seq = ack.stream_seq,
+                    duplicate = ack.duplicate,
+                    "fork proof published"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, org = %proof.org, seq = proof.seq, "fork proof not published; will retry");
+                }
+            }
+        }
+    }
+
+    /// Reads `org`'s feed subject from the stream, from where the last walk stopped up to (not
+    /// including) `before_stream_seq`, at most [`GAP_FETCH_MESSAGES_MAX`] messages, and imports
+    /// what it finds in one call (so the notes chain). What does not verify is left for the
+    /// consumer to quarantine when it delivers it.
+    async fn fill_gap(&mut self, org: &OrgSlug, before_stream_seq: u64) {
+        let mut from = self.walked.get(org).map_or(1, |walked| walked + 1);
+        let mut found: Vec<(Tag, String)> = Vec::new();
+        while from < before_stream_seq && found.len() < GAP_FETCH_MESSAGES_MAX {
+            match get_next_on_feed(self.jetstream, self.spec, org, from).await {
+                Ok(Some(stored)) if stored.stream_seq < before_stream_seq => {
+                    if let Ok(text) = String::from_utf8(stored.bytes) {
+                        found.push((stored.stream_seq, text));
+                    }
+                    self.walked.insert(org.clone(), stored.stream_seq);
+                    from = stored.stream_seq + 1;
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, %org, "cannot read the feed subject to fill a gap");
+                    break;
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        tracing::info!(%org, messages = found.len(), "read the feed subject from the stream to fill a gap");
+        if let Err(error) = self.import(found).await {
+            tracing::error!(%error, %org, "could not import the messages read to fill a gap");
+        }
     }
 }
 
-async fn examine(node: &Node, note: &ReceivedNote) -> Result<Verdict, NodeError> {
-    let tag: Tag = note.stream_seq;
-    let bytes = note.bytes.clone();
-    let notes = match &note.kind {
-        NoteSubject::ForkProofs => match decode_fork_proof(&bytes) {
-            Ok((first, second)) => vec![(tag, first), (tag, second)],
-            Err(error) => return quarantine(node, bytes, format!("fork-proof subject: {error}")).await,
-        },
-        _ => match String::from_utf8(bytes) {
-            Ok(text) => {
-                if note.subject_org.is_some()
-                    && note.subject_org.as_ref() == node.org()
-                    && matches!(node.note_status(&text), NoteStatus::Held { .. })
-                {
-                    return Ok(Verdict::Done);
-                }
-                vec![(tag, text)]
-            }
-            Err(_) => return quarantine(node, note.bytes.clone(), "not UTF-8".to_owned()).await,
-        },
-    };
-    let report: ImportReport = blocking(node, move |node| node.import(notes)).await?;
-    let Some((_, reason)) = report.refused.first() else { return Ok(Verdict::Done) };
-    if report.refused.iter().all(|(tag, _)| report.missing_predecessor.contains(tag)) {
-        tracing::info!(stream_seq = note.stream_seq, %reason, "waiting for a predecessor; delivering again later");
-        return Ok(Verdict::Later(PREDECESSOR_WAIT));
-    }
-    let reasons: Vec<&str> = report.refused.iter().map(|(_, reason)| reason.as_str()).collect();
-    tracing::warn!(stream_seq = note.stream_seq, subject = %note.subject, reasons = ?reasons, "refused; quarantined");
-    quarantine(node, note.bytes.clone(), reasons.join("; ")).await
+/// Whether every refusal in `report` is only a missing predecessor.
+fn waits_for_predecessor(report: &ImportReport) -> bool {
+    !report.refused.is_empty() && report.refused.iter().all(|(tag, _)| report.missing_predecessor.contains(tag))
 }
 
 async fn quarantine(node: &Node, bytes: Vec<u8>, reason: String) -> Result<Verdict, NodeError> {

@@ -13,6 +13,7 @@
 pub mod data_dir;
 pub mod demo;
 mod effect;
+mod replication_status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
@@ -32,6 +33,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 pub use effect::Refusal;
+pub use replication_status::{ForkProof, QUARANTINE_PAGE_MAX, QuarantineId, QuarantinedNote, ReplicationStatus};
 
 /// Largest body a member may submit, in bytes of canonical JSON.
 pub const SUBMIT_BODY_BYTES_MAX: usize = coalition_core::body::BODY_JSON_BYTES_MAX;
@@ -214,6 +216,8 @@ struct Inner {
     state: Mutex<State>,
     version: AtomicU64,
     demo: bool,
+    /// What the replicator last reported (`None`: not replicating).
+    replication: Mutex<Option<ReplicationStatus>>,
 }
 
 /// A member organisation's node (or, without a key, a read-only mirror). Cheap to clone: every
@@ -324,6 +328,7 @@ impl Node {
             state: Mutex::new(state),
             version: AtomicU64::new(replayed),
             demo,
+            replication: Mutex::new(None),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

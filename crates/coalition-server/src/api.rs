@@ -495,3 +495,89 @@ pub struct Health {
     /// Whether this is the fictional demo ledger.
     pub demo: bool,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Status and quarantine
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/v1/status`: the node's view of every feed and of replication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusBody {
+    /// The ledger.
+    pub ledger: LedgerId,
+    /// The organisation this node signs for (absent for a read-only node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgSlug>,
+    /// Every feed the node holds, by organisation.
+    pub feeds: Vec<FeedStatus>,
+    /// The replicator's last report; absent when the node does not replicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationBody>,
+    /// This node's own events not yet published.
+    pub outbox: u64,
+    /// Inputs refused and kept aside.
+    pub quarantined: u64,
+    /// Fork proofs held.
+    pub fork_proofs: u64,
+}
+
+/// One feed in [`StatusBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedStatus {
+    /// The organisation.
+    pub org: OrgSlug,
+    /// The seq of its newest verified event.
+    pub head_seq: u64,
+    /// The id of its newest verified event.
+    pub head_id: EventId,
+    /// The seq at which a fork froze the feed, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_at: Option<u64>,
+}
+
+/// Replication in [`StatusBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationBody {
+    /// Whether the connection to the message server is up.
+    pub connected: bool,
+    /// The stream's last sequence, as last seen.
+    pub stream_last_seq: u64,
+    /// Every message up to this stream sequence is applied (or refused and quarantined).
+    pub applied_stream_seq: u64,
+    /// Messages of the stream not yet finished with.
+    pub lag_messages: u64,
+    /// When the replicator last reported (Unix seconds).
+    pub updated_unix_s: i64,
+}
+
+/// `GET /api/v1/member/quarantine`: a page of refused inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinePage {
+    /// How many inputs are quarantined in all.
+    pub total: u64,
+    /// The records, oldest first.
+    pub items: Vec<QuarantineItem>,
+    /// The `from` of the next page, when there may be one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+/// One refused input. The excerpt is text made safe to show (control characters escaped, cut
+/// short); the raw bytes are never served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineItem {
+    /// The record number (from 1).
+    pub id: u64,
+    /// When it was received (Unix seconds, the node's clock).
+    pub received_unix_s: i64,
+    /// Why it was refused.
+    pub reason: String,
+    /// Its size in bytes as received.
+    pub bytes: u64,
+    /// BLAKE3 of the input as received, in hex.
+    pub blake3: String,
+    /// The beginning of the input as text, control characters written as `\u{..}`.
+    pub excerpt: String,
+    /// Whether the excerpt is shorter than the input.
+    pub excerpt_cut: bool,
+}

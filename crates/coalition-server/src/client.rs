@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::api::{CaseDetail, ErrorBody, FeedPage, Health, ListBody, Pending, Submitted};
+use crate::api::{CaseDetail, ErrorBody, FeedPage, Health, ListBody, Pending, QuarantinePage, StatusBody, Submitted};
 use crate::auth::AdminToken;
 
 /// Longest wait for a TCP connection to the node.
@@ -277,6 +277,11 @@ impl PublicClient {
         self.get_json("healthz", None)
     }
 
+    /// The node's feeds and replication progress (`GET /api/v1/status`).
+    pub fn status(&self) -> Result<StatusBody, ClientError> {
+        self.get_json("api/v1/status", None)
+    }
+
     fn url(&self, path: &str) -> Result<Url, ClientError> {
         self.base
             .join(path.trim_start_matches('/'))
@@ -421,6 +426,11 @@ impl MemberClient {
     /// The work waiting on members (`GET /api/v1/member/pending`).
     pub fn pending(&self) -> Result<Pending, ClientError> {
         self.public.get_json(&format!("{MEMBER_PREFIX}pending"), Some(&self.token))
+    }
+
+    /// A page of quarantined inputs from record `from` (`GET /api/v1/member/quarantine`).
+    pub fn quarantine(&self, from: u64, limit: usize) -> Result<QuarantinePage, ClientError> {
+        self.public.get_json(&format!("{MEMBER_PREFIX}quarantine?from={from}&limit={limit}"), Some(&self.token))
     }
 
     /// Everything the node knows about a case (`GET /api/v1/member/cases/{case}`).

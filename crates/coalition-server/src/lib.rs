@@ -44,6 +44,7 @@ mod ratelimit;
 mod routes;
 mod search;
 mod site;
+mod status;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub use options::{
 pub use query::PAGE_ENTRIES;
 pub use ratelimit::{RATE_LIMIT_BURST_REQUESTS, RATE_LIMIT_CLIENTS_MAX, RATE_LIMIT_REQUESTS_PER_SECOND, RateLimit};
 pub use routes::{MEMBER_PREFIX, MEMBER_ROUTES, PUBLIC_ROUTES, Route};
+pub use status::{QUARANTINE_EXCERPT_BYTES_MAX, QUARANTINE_PAGE_DEFAULT};
 
 /// What every handler can reach: the node, the options, and the tag that keeps ETags from one
 /// run of the server apart from another's.

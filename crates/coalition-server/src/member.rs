@@ -73,6 +73,7 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", "/policy") => post(propose_policy),
         ("POST", "/key") => post(rotate_key),
         ("GET", "/pending") => get(pending),
+        ("GET", "/quarantine") => get(crate::status::quarantine),
         _ => return None,
     })
 }

@@ -70,6 +70,7 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/api/v1/feeds/{org}") => get(feed),
         ("GET", "/api/v1/openapi.json") => get(openapi),
         ("GET", "/healthz") => get(health),
+        ("GET", "/api/v1/status") => get(crate::status::status),
         ("GET", "/static/site.css") => get(stylesheet),
         _ => return None,
     })

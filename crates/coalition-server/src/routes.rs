@@ -29,6 +29,7 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/api/v1/feeds/{org}"),
     route("GET", "/api/v1/openapi.json"),
     route("GET", "/healthz"),
+    route("GET", "/api/v1/status"),
     route("GET", "/static/site.css"),
 ];
 
@@ -57,6 +58,7 @@ pub const MEMBER_ROUTES: &[Route] = &[
     route("POST", "/api/v1/member/policy"),
     route("POST", "/api/v1/member/key"),
     route("GET", "/api/v1/member/pending"),
+    route("GET", "/api/v1/member/quarantine"),
 ];
 
 /// The template of `matched` (an axum matched path) as a `'static` label from [`PUBLIC_ROUTES`]

@@ -6,3 +6,4 @@ mod member;
 mod node;
 mod offline;
 mod public_node;
+mod replication;

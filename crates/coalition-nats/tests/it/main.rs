@@ -1,6 +1,8 @@
 //! Integration tests of coalition-nats against a real nats-server, one per test.
 
+mod cluster;
 mod consume;
+mod deploy;
 mod fixtures;
 mod naming;
 mod publish;

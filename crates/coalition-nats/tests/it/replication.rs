@@ -1,25 +1,28 @@
-//! Replication between nodes through one nats-server: convergence, an outage, hostile input.
+//! Replication between nodes through one nats-server: convergence, an outage, hostile input, a
+//! fork, a gap only the stream can fill, and the status the replicator reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use coalition_core::body::EventKind;
-use coalition_core::event::{EventId, LedgerId};
+use coalition_core::event::{Event, EventId, LedgerId, SignedEvent};
+use coalition_core::time::Timestamp;
 use coalition_nats::replication::run_replication;
 use coalition_nats::{ConnectSettings, StreamSpec};
 use coalition_node::Node;
+use futures::StreamExt;
 use serde_json::json;
 
-use crate::fixtures::{FeedWriter, ORGS, genesis, key};
+use crate::fixtures::{FeedWriter, ORGS, genesis, key, slug};
 use crate::server::NatsServer;
 
 /// Longest wait for the nodes to agree.
-const CONVERGE_DEADLINE: Duration = Duration::from_secs(60);
+pub(crate) const CONVERGE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A node and its replicator task (aborted on drop).
-struct Member {
-    node: Node,
-    task: tokio::task::JoinHandle<()>,
+pub(crate) struct Member {
+    pub(crate) node: Node,
+    pub(crate) task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Member {
@@ -29,8 +32,12 @@ impl Drop for Member {
 }
 
 async fn start_member(org: &str, url: &str) -> Member {
+    start_member_with(org, url, StreamSpec::single_server(genesis().ledger_id())).await
+}
+
+/// A member node replicating through `url` (one or several, comma-separated) on stream `spec`.
+pub(crate) async fn start_member_with(org: &str, url: &str, spec: StreamSpec) -> Member {
     let genesis = genesis();
-    let spec = StreamSpec::single_server(genesis.ledger_id());
     let node = Node::open_in_memory(genesis, Some(key(org))).expect("open node");
     let settings = ConnectSettings { client_name: Some(format!("test/{org}")), ..ConnectSettings::default() };
     let client = coalition_nats::connect(url, &settings).await.expect("connect");
@@ -53,7 +60,7 @@ async fn start_all(url: &str) -> Vec<Member> {
 }
 
 /// Opens `count` cases on `node`, off the async threads.
-async fn open_cases(node: &Node, count: usize, label: String) -> Vec<EventId> {
+pub(crate) async fn open_cases(node: &Node, count: usize, label: String) -> Vec<EventId> {
     let node = node.clone();
     tokio::task::spawn_blocking(move || {
         (0..count)
@@ -87,9 +94,9 @@ async fn endorse(node: &Node, cases: Vec<EventId>) -> usize {
     .expect("endorse task")
 }
 
-type Picture = (BTreeMap<String, (u64, EventId)>, String);
+pub(crate) type Picture = (BTreeMap<String, (u64, EventId)>, String);
 
-fn picture(node: &Node) -> Picture {
+pub(crate) fn picture(node: &Node) -> Picture {
     let heads = node.heads().into_iter().map(|(org, head)| (org.to_string(), head)).collect();
     let list = node.with_projection(|projection| {
         format!("{:?}", projection.list_summary().map(|summary| (summary.count, summary.hash)))
@@ -98,7 +105,7 @@ fn picture(node: &Node) -> Picture {
 }
 
 /// Waits until every node holds every feed up to the seq each node's own feed reached.
-async fn converge(members: &[Member]) -> Picture {
+pub(crate) async fn converge(members: &[Member]) -> Picture {
     let deadline = Instant::now() + CONVERGE_DEADLINE;
     loop {
         let pictures: Vec<Picture> = members.iter().map(|member| picture(&member.node)).collect();
@@ -234,5 +241,162 @@ async fn hostile_messages_are_quarantined_and_valid_events_still_converge() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(!member.task.is_finished(), "the replicator stays up");
+    }
+}
+
+/// Two validly signed events of `org` at the seq after `head`, with different bodies: a fork.
+fn fork_pair(org: &str, head: (u64, EventId)) -> (SignedEvent, SignedEvent) {
+    let genesis = genesis();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let time = Timestamp::from_unix_seconds(i64::try_from(now).expect("time") + 60).expect("time");
+    let sign = |name: &str| {
+        Event {
+            ledger: genesis.ledger_id(),
+            org: slug(org),
+            seq: head.0 + 1,
+            prev: Some(head.1),
+            time,
+            deps: Vec::new(),
+            body: crate::fixtures::case_opened(name),
+        }
+        .sign(&key(org))
+        .expect("sign")
+    };
+    (sign("Fork One"), sign("Fork Two"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_is_proven_to_every_node_the_feed_freezes_and_the_nodes_converge() {
+    let server = NatsServer::start();
+    let members = start_all(&server.url()).await;
+    for (member, org) in members.iter().zip(ORGS) {
+        open_cases(&member.node, 1, format!("First {org}")).await;
+    }
+    converge(&members).await;
+
+    // Someone holding zmina's key publishes two different events for zmina's seq 2.
+    let zmina = slug("zmina");
+    let head = members[0].node.heads()[&zmina];
+    let (one, two) = fork_pair("zmina", head);
+    let client = coalition_nats::connect(&server.url(), &ConnectSettings::default()).await.expect("connect");
+    let jetstream = coalition_nats::jetstream(client, Duration::from_secs(2));
+    let spec = StreamSpec::single_server(genesis().ledger_id());
+    for event in [&one, &two] {
+        let payload = event.note().as_bytes().to_vec();
+        jetstream.publish(spec.feed_subject(&zmina), payload.into()).await.expect("publish").await.expect("stored");
+    }
+
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    for member in &members {
+        loop {
+            let proofs = member.node.fork_proofs().expect("proofs");
+            if proofs.len() == 1 && member.node.frozen_at(&zmina) == Some(2) {
+                let ids = BTreeSet::from([proofs[0].first.id(), proofs[0].second.id()]);
+                assert_eq!(ids, BTreeSet::from([one.id(), two.id()]));
+                assert_eq!((proofs[0].org.clone(), proofs[0].seq), (zmina.clone(), 2));
+                break;
+            }
+            assert!(Instant::now() < deadline, "{:?} has no fork proof in time", member.node.org());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The proof was republished, once: every node found the fork and published the same proof.
+    let stream = jetstream.get_stream(spec.stream_name()).await.expect("stream");
+    let proof = loop {
+        match stream.get_first_raw_message_by_subject(spec.forks_subject(), 1).await {
+            Ok(proof) => break proof,
+            Err(error) => {
+                assert!(Instant::now() < deadline, "no proof on the forks subject: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let (first, second) = coalition_nats::decode_fork_proof(&proof.payload).expect("decode");
+    assert_eq!(BTreeSet::from([first, second]), BTreeSet::from([one.note().to_owned(), two.note().to_owned()]));
+    // Give every node the time to publish it too.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let again = stream.get_first_raw_message_by_subject(spec.forks_subject(), proof.sequence + 1).await;
+    assert!(again.is_err(), "the proof is on the stream once, however many nodes published it");
+
+    // Nobody went down; the others keep writing and everyone agrees.
+    for member in &members[..2] {
+        open_cases(&member.node, 2, "After the fork".to_owned()).await;
+    }
+    let (heads, _) = converge(&members).await;
+    assert_eq!(heads[&zmina.to_string()].0, 2, "{heads:?}");
+    for member in &members {
+        assert!(!member.task.is_finished(), "the replicator stays up");
+        assert_eq!(member.node.quarantine_count().expect("count"), 0, "a fork is not garbage");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_consumer_is_past_events_it_lacks_fetches_them_from_the_stream() {
+    let server = NatsServer::start();
+    let writer = start_member("ccl", &server.url()).await;
+    open_cases(&writer.node, 3, "Early".to_owned()).await;
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    while writer.node.published_seq().expect("cursor") < 3 {
+        assert!(Instant::now() < deadline, "not published in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // zmina's durable consumer has acked the first three messages, but zmina's store (restored
+    // from an old backup, say) holds none of them: the consumer will never deliver them again.
+    {
+        let client = coalition_nats::connect(&server.url(), &ConnectSettings::default()).await.expect("connect");
+        let jetstream = coalition_nats::jetstream(client.clone(), Duration::from_secs(2));
+        let spec = StreamSpec::single_server(genesis().ledger_id());
+        let consumer = coalition_nats::durable_consumer(&jetstream, &spec, "node-zmina").await.expect("consumer");
+        let mut messages = consumer.messages().await.expect("messages");
+        for _ in 0..3 {
+            let message = messages.next().await.expect("some").expect("message");
+            message.ack_confirmed().await.expect("ack");
+        }
+        drop(messages);
+        client.drain().await.expect("drain");
+    }
+    open_cases(&writer.node, 2, "Late".to_owned()).await;
+
+    let reader = start_member("zmina", &server.url()).await;
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    loop {
+        if reader.node.heads().get(&slug("ccl")).map(|head| head.0) == Some(5) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the gap was not filled: {:?}", reader.node.heads());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(picture(&reader.node), picture(&writer.node));
+    assert_eq!(reader.node.quarantine_count().expect("count"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replicator_reports_its_progress_to_the_node() {
+    let server = NatsServer::start();
+    let members = start_all(&server.url()).await;
+    for (member, org) in members.iter().zip(ORGS) {
+        open_cases(&member.node, 2, format!("Status {org}")).await;
+    }
+    converge(&members).await;
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    for member in &members {
+        loop {
+            let status = member.node.replication_status().expect("a replicating node reports");
+            if status.connected && status.stream_last_seq == 6 && status.applied_stream_seq == 6 {
+                assert_eq!(status.lag_messages, 0);
+                break;
+            }
+            assert!(Instant::now() < deadline, "status not up to date in time: {status:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(member.node.outbox_len().expect("outbox"), 0);
+    }
+    drop(server);
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    for member in &members {
+        while member.node.replication_status().expect("status").connected {
+            assert!(Instant::now() < deadline, "still connected after the server stopped");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

@@ -36,7 +36,7 @@ fn binary() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }
@@ -45,14 +45,48 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    /// A configuration file to start with (`-c`) instead of the command-line flags.
+    config: Option<PathBuf>,
 }
 
 impl NatsServer {
     pub fn start() -> Self {
         let store = tempfile::tempdir().expect("temporary store directory");
-        let mut server = Self { child: None, port: free_port(), store };
+        let mut server = Self { child: None, port: free_port(), store, config: None };
         server.spawn();
         server
+    }
+
+    /// Starts a server on `port` from a configuration file: `listen`, the log file and the
+    /// JetStream store directory are written by this function, then `extra` (cluster, accounts,
+    /// includes) follows.
+    pub fn start_configured(port: u16, extra: &str) -> Self {
+        let store = tempfile::tempdir().expect("temporary store directory");
+        let path = store.path().join("server.conf");
+        let text = format!(
+            "listen: 127.0.0.1:{port}\nlog_file: {log:?}\njetstream {{ store_dir: {jetstream:?} }}\n{extra}\n",
+            log = store.path().join("server.log"),
+            jetstream = store.path().join("jetstream"),
+        );
+        std::fs::write(&path, text).expect("write the server configuration");
+        let mut server = Self { child: None, port, store, config: Some(path) };
+        server.spawn();
+        server
+    }
+
+    /// Kills the server at once (SIGKILL): no goodbye to clients or cluster peers.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again after [`Self::kill`] or [`Self::stop`], same port and store.
+    pub fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
     }
 
     pub fn url(&self) -> String {
@@ -65,11 +99,16 @@ impl NatsServer {
 
     fn spawn(&mut self) {
         let log = self.store.path().join("server.log");
-        let child = Command::new(binary())
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
-            .arg(self.store.path().join("jetstream"))
-            .arg("-l")
-            .arg(&log)
+        let mut command = Command::new(binary());
+        match &self.config {
+            Some(config) => command.arg("-c").arg(config),
+            None => command
+                .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+                .arg(self.store.path().join("jetstream"))
+                .arg("-l")
+                .arg(&log),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

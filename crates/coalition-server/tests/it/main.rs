@@ -10,4 +10,5 @@ mod member;
 mod openapi;
 mod public;
 mod site;
+mod status;
 mod token;
