@@ -48,6 +48,8 @@ if [ ! -x "$BIN" ]; then
 fi
 
 WORK="$(mktemp -d)"
+# nginx workers run as an unprivileged user when started by root: they must read the copy.
+chmod 755 "$WORK"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

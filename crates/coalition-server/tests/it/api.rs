@@ -274,4 +274,7 @@ async fn the_json_download_is_the_list_body_as_a_dated_attachment() {
     let etag = reply.header("etag").expect("etag").to_owned();
     let again = Call::get("/api/v1/list.json?region=crimea").header("if-none-match", &etag).send(&router).await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    // Every page offers both downloads.
+    let home = Call::get("/").send(&router).await.text();
+    assert!(home.contains("href=\"/api/v1/list.json\"") && home.contains("href=\"/api/v1/list.csv\""), "{home}");
 }
