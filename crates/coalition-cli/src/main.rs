@@ -5,6 +5,7 @@
 //! not do its work (bad arguments, unreadable input, a refused operation).
 
 mod bench;
+mod edition;
 mod events;
 mod files;
 mod genesis;
@@ -87,6 +88,9 @@ enum Command {
     Pending(member::PendingArgs),
     /// Have your node sign any event from its kind and JSON body (for scripts).
     Event(member::EventArgs),
+    /// Propose, cosign, list and show monthly editions; verify a person's inclusion offline.
+    #[command(subcommand)]
+    Edition(edition::EditionCommand),
     /// Measure performance beside the limits that bound it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Command::Show(args) => list::show(&args),
         Command::Note(command) => note::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Edition(command) => edition::run(command),
         Command::Case(command) => member::case(command),
         Command::Criterion(command) => member::criterion(command),
         Command::Exclusion(command) => member::exclusion(command),

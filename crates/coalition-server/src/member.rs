@@ -73,6 +73,8 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", "/policy") => post(propose_policy),
         ("POST", "/key") => post(rotate_key),
         ("GET", "/pending") => get(pending),
+        ("POST", "/editions") => post(crate::editions::propose),
+        ("POST", "/editions/{edition}/cosignature") => post(crate::editions::cosign),
         _ => return None,
     })
 }

@@ -26,6 +26,15 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/api/v1/openapi.json"),
     route("GET", "/healthz"),
     route("GET", "/static/site.css"),
+    route("GET", "/editions"),
+    route("GET", "/editions/{label}"),
+    route("GET", "/api/v1/editions"),
+    route("GET", "/api/v1/editions/{label}"),
+    route("GET", "/api/v1/editions/{label}/note"),
+    route("GET", "/api/v1/editions/{label}/proof/{case}"),
+    route("GET", "/api/v1/editions/{label}/changes"),
+    route("GET", "/api/v1/editions/{label}/list.json"),
+    route("GET", "/api/v1/editions/{label}/list.csv"),
 ];
 
 /// The prefix of the member routes.
@@ -53,4 +62,6 @@ pub const MEMBER_ROUTES: &[Route] = &[
     route("POST", "/api/v1/member/policy"),
     route("POST", "/api/v1/member/key"),
     route("GET", "/api/v1/member/pending"),
+    route("POST", "/api/v1/member/editions"),
+    route("POST", "/api/v1/member/editions/{edition}/cosignature"),
 ];

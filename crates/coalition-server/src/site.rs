@@ -105,7 +105,7 @@ pub(crate) struct Chrome {
 impl Chrome {
     /// The frame for `lang`, whose switch link goes to `path` with `query` (already encoded
     /// pairs, without `lang`) in the other language.
-    fn new(state: &AppState, lang: Lang, path: &str, query: &[(&str, String)]) -> Self {
+    pub(crate) fn new(state: &AppState, lang: Lang, path: &str, query: &[(&str, String)]) -> Self {
         let other = lang.other();
         let mut pairs: Vec<(&str, String)> = query.to_vec();
         pairs.push(("lang", other.code().to_owned()));
@@ -176,7 +176,7 @@ fn read_query(raw: Option<&str>, parsed: Result<Query<SiteQuery>, QueryRejection
 }
 
 /// Renders `page` as an HTML response with the language's caching headers.
-fn html(page: &impl Template, status: StatusCode, cached: Option<Cached>) -> Result<Response, ApiError> {
+pub(crate) fn html(page: &impl Template, status: StatusCode, cached: Option<Cached>) -> Result<Response, ApiError> {
     let body = page.render().map_err(|error| {
         tracing::error!(%error, "cannot render a page");
         ApiError::internal()
@@ -463,7 +463,7 @@ impl Filters {
 }
 
 /// What every page handler reads first: the checked query string and the page language.
-fn page_query(
+pub(crate) fn page_query(
     raw: axum::extract::RawQuery,
     query: Result<Query<SiteQuery>, QueryRejection>,
     headers: &HeaderMap,
@@ -709,7 +709,7 @@ pub(crate) async fn person(
     }
 }
 
-fn not_found_page(state: &AppState, lang: Lang, path: &str) -> Result<Response, ApiError> {
+pub(crate) fn not_found_page(state: &AppState, lang: Lang, path: &str) -> Result<Response, ApiError> {
     html(&NotFoundPage { c: Chrome::new(state, lang, path, &[]) }, StatusCode::NOT_FOUND, None)
 }
 

@@ -2,6 +2,7 @@
 //! over in-memory nodes, and the blocking client against a server on a loopback port.
 
 mod client;
+mod editions;
 mod fixtures;
 mod limits;
 mod member;
