@@ -20,7 +20,7 @@ use coalition_core::genesis::Genesis;
 use coalition_core::keys::KeyId;
 use coalition_core::time::Timestamp;
 use coalition_core::verify::Tag;
-use coalition_projector::{Projection, Projector, ProposalOutcome, ProposedChange};
+use coalition_projector::{EditionList, Projection, Projector, ProposalOutcome, ProposedChange};
 use coalition_server::client::PublicClient;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -142,7 +142,11 @@ enum Finding {
         computed_count: u64,
         stated_root: String,
         computed_root: String,
+        stated_list_hash: String,
+        computed_list_hash: String,
     },
+    /// An edition whose list cannot be computed from the events at its frontier.
+    EditionUnreproducible { label: String, edition: EventId, reason: String },
     /// An edition still short of its cosignature quorum.
     EditionShortOfQuorum { label: String, edition: EventId, cosigners: Vec<OrgSlug>, quorum: u32 },
 }
@@ -568,8 +572,10 @@ fn first_notes_of_forks(
 enum EditionResult {
     /// A frontier head is not the event the audit holds at that position.
     FrontierMissing { org: OrgSlug, seq: u64, named: EventId },
+    /// The list at the frontier cannot be computed (events below it wait for events beyond it).
+    Unreproducible { reason: String },
     /// The list at the frontier, recomputed.
-    Computed { count: u64, root: Digest },
+    Computed { count: u64, root: Digest, list_hash: Digest },
 }
 
 /// Projects the kept events, stopping on the way at every edition's frontier to recompute the
@@ -619,8 +625,12 @@ fn replay(
         }
         let cut: BTreeMap<&OrgSlug, u64> = frontier.iter().map(|head| (&head.org, head.seq)).collect();
         replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
-        let (count, root) = edition_root(replayer.projector.projection())?;
-        results.insert(edition, EditionResult::Computed { count, root });
+        let events = replayer.included.values().map(|included| *included as u64).sum();
+        let result = match EditionList::from_projection(&frontier, replayer.projector.projection(), events) {
+            Ok(list) => EditionResult::Computed { count: list.count(), root: list.root, list_hash: list.list_hash },
+            Err(error) => EditionResult::Unreproducible { reason: error.to_string() },
+        };
+        results.insert(edition, result);
     }
     replayer.advance_to(|_| u64::MAX)?;
     Ok((replayer.projector, results))
@@ -690,18 +700,6 @@ impl<'a> Replayer<'a> {
     }
 }
 
-/// The count and RFC 6962 root of a projection's canonical list entries, sorted by case id.
-pub(crate) fn edition_root(projection: &Projection) -> Result<(u64, Digest)> {
-    let mut entries: Vec<_> = projection.list_entries().collect();
-    entries.sort_by_key(|entry| entry.case);
-    let leaves = entries
-        .iter()
-        .map(|entry| entry.to_canonical().map(|bytes| coalition_core::merkle::leaf_hash(bytes.as_bytes())))
-        .collect::<Result<Vec<_>, _>>()
-        .context("an entry of the list has no canonical form")?;
-    Ok((leaves.len() as u64, Digest::from_bytes(coalition_core::merkle::root(&leaves))))
-}
-
 fn edition_reports(
     projection: &Projection,
     results: &HashMap<EventId, EditionResult>,
@@ -721,8 +719,16 @@ fn edition_reports(
                 });
                 Some(false)
             }
-            Some(EditionResult::Computed { count, root }) => {
-                let same = *count == edition.count && *root == edition.root;
+            Some(EditionResult::Unreproducible { reason }) => {
+                findings.push(Finding::EditionUnreproducible {
+                    label: edition.label.clone(),
+                    edition: edition.id,
+                    reason: reason.clone(),
+                });
+                Some(false)
+            }
+            Some(EditionResult::Computed { count, root, list_hash }) => {
+                let same = *count == edition.count && *root == edition.root && *list_hash == edition.list_hash;
                 if !same {
                     findings.push(Finding::EditionMismatch {
                         label: edition.label.clone(),
@@ -731,6 +737,8 @@ fn edition_reports(
                         computed_count: *count,
                         stated_root: edition.root.to_string(),
                         computed_root: root.to_string(),
+                        stated_list_hash: edition.list_hash.to_string(),
+                        computed_list_hash: list_hash.to_string(),
                     });
                 }
                 Some(same)
@@ -961,6 +969,9 @@ fn describe_finding(finding: &Finding) -> String {
         Finding::EditionMismatch { label, stated_count, computed_count, stated_root, computed_root, .. } => format!(
             "Edition {label} does not reproduce: it states {stated_count} entries with root {stated_root}, the events at its frontier give {computed_count} entries with root {computed_root}"
         ),
+        Finding::EditionUnreproducible { label, reason, .. } => {
+            format!("Edition {label} cannot be recomputed from the events at its frontier: {reason}")
+        }
         Finding::EditionShortOfQuorum { label, cosigners, quorum, .. } => format!(
             "Edition {label} is not official: {} cosignature(s) ({}) of the {quorum} needed",
             cosigners.len(),

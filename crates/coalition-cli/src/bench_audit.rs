@@ -11,12 +11,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use coalition_core::body::{Body, EditionProposed, FrontierEntry};
 use coalition_core::bundle;
+use coalition_core::edition::EditionStatement;
 use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::time::Timestamp;
-use coalition_projector::Projector;
+use coalition_projector::{EditionList, Projector};
 
 use crate::bench::{self, Generated, ORG_NAMES, TempDir};
-use crate::{Outcome, audit, events};
+use crate::{Outcome, events};
 
 /// The memory the audit of a million events must stay under.
 const AUDIT_MEMORY_TARGET_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -138,6 +139,8 @@ fn edition_notes(generated: &Generated, editions: usize) -> Result<Vec<String>> 
     let mut bodies = Vec::new();
     let events = generated.notes.len();
     let mut next_checkpoint = 1;
+    let org = OrgSlug::parse(ORG_NAMES[0])?;
+    let signer = bench::signer(0)?;
     for (index, note) in generated.notes.iter().enumerate() {
         let signed = SignedEvent::parse(note)?;
         let content = signed.event();
@@ -145,17 +148,28 @@ fn edition_notes(generated: &Generated, editions: usize) -> Result<Vec<String>> 
         last_time = content.time;
         projector.insert(signed)?;
         if index + 1 == next_checkpoint * events / editions {
-            let projection = projector.projection();
-            let (count, root) = audit::edition_root(projection)?;
-            let frontier =
+            let frontier: Vec<FrontierEntry> =
                 heads.iter().map(|(org, (seq, id))| FrontierEntry { id: *id, org: org.clone(), seq: *seq }).collect();
+            let list = EditionList::from_projection(&frontier, projector.projection(), index as u64 + 1)?;
             let year = 2027 + (next_checkpoint - 1) / 12;
+            let label = format!("{year}-{:02}", (next_checkpoint - 1) % 12 + 1);
+            let statement = EditionStatement {
+                origin: &generated.genesis.doc().origin,
+                ledger: generated.genesis.ledger_id(),
+                label: &label,
+                count: list.count(),
+                root: list.root,
+                list_hash: list.list_hash,
+                frontier: &frontier,
+            };
+            let note_signature = statement.sign(&signer);
             bodies.push(EditionProposed {
-                count,
+                count: list.count(),
                 frontier,
-                label: format!("{year}-{:02}", (next_checkpoint - 1) % 12 + 1),
-                list_hash: projection.list_summary()?.hash,
-                root,
+                label,
+                list_hash: list.list_hash,
+                note_signature,
+                root: list.root,
             });
             next_checkpoint += 1;
         }
@@ -164,8 +178,6 @@ fn edition_notes(generated: &Generated, editions: usize) -> Result<Vec<String>> 
         }
     }
     eprintln!();
-    let org = OrgSlug::parse(ORG_NAMES[0])?;
-    let signer = bench::signer(0)?;
     let mut notes = Vec::new();
     for (index, body) in bodies.into_iter().enumerate() {
         let (seq, prev) = heads.get(&org).map_or((1, None), |(seq, id)| (seq + 1, Some(*id)));

@@ -7,6 +7,7 @@
 mod audit;
 mod bench;
 mod bench_audit;
+mod edition;
 mod events;
 mod files;
 mod genesis;
@@ -98,6 +99,9 @@ enum Command {
     Event(member::EventArgs),
     /// Show a node's feeds and replication (connected, lag, outbox, quarantine, forks).
     Status(status::StatusArgs),
+    /// Propose, cosign, list and show monthly editions; verify a person's inclusion offline.
+    #[command(subcommand)]
+    Edition(edition::EditionCommand),
     /// Measure performance beside the limits that bound it.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Show(args) => list::show(&args),
         Command::Note(command) => note::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Edition(command) => edition::run(command),
         Command::Case(command) => member::case(command),
         Command::Criterion(command) => member::criterion(command),
         Command::Exclusion(command) => member::exclusion(command),

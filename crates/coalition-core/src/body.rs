@@ -33,6 +33,7 @@ use std::str::FromStr;
 use serde::de::{self, DeserializeOwned};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::edition::NoteSignatureField;
 use crate::event::{EventId, IdError, OrgSlug};
 use crate::keys::KEY_NAME_BYTES_MAX;
 use crate::limits::{JSON_INTEGER_MAX, MEMBERS_MAX};
@@ -1615,6 +1616,9 @@ pub struct EditionProposed {
     pub label: String,
     /// The BLAKE3 hash of the canonical list document.
     pub list_hash: Digest,
+    /// The proposer's signature of the edition note text (docs/PROTOCOL.md §13), so that the
+    /// published note carries every cosigner's signature.
+    pub note_signature: NoteSignatureField,
     /// The RFC 6962 (SHA-256) Merkle tree root over the entries of the listed persons.
     pub root: Digest,
 }
@@ -1658,6 +1662,8 @@ impl EditionProposed {
 pub struct EditionCosigned {
     /// The `edition.proposed` event id.
     pub edition: EventId,
+    /// The cosigner's signature of the edition note text (docs/PROTOCOL.md §13).
+    pub note_signature: NoteSignatureField,
     /// The Merkle root cosigned; must equal the proposal's.
     pub root: Digest,
 }

@@ -8,6 +8,7 @@
 pub mod body;
 pub mod bundle;
 pub mod canonical;
+pub mod edition;
 pub mod event;
 pub mod genesis;
 pub mod id;

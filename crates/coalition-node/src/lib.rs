@@ -12,6 +12,7 @@
 
 pub mod data_dir;
 pub mod demo;
+mod edition;
 mod effect;
 mod replication_status;
 
@@ -32,6 +33,7 @@ use coalition_store::{EventStore, GroupCommitter, MemoryStore, OpenOptions, Stor
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
+pub use edition::{EDITION_LISTS_CACHED_MAX, EditionFailure, PublishedEdition};
 pub use effect::Refusal;
 pub use replication_status::{ForkProof, QUARANTINE_PAGE_MAX, QuarantineId, QuarantinedNote, ReplicationStatus};
 
@@ -400,6 +402,14 @@ impl Node {
             return Err(SubmitError::Refused(
                 "a key rotation needs the new secret key on the node's machine: stop the node and run \
                  `coalition rotate-key`; it cannot be requested over the member API"
+                    .into(),
+            ));
+        }
+        if matches!(kind, EventKind::EditionProposed | EventKind::EditionCosigned) {
+            // The node must compute the list and sign the edition note itself.
+            return Err(SubmitError::Refused(
+                "editions are proposed and cosigned with `coalition edition propose|cosign` (POST \
+                 /api/v1/member/editions...): the node computes the list and signs the edition note"
                     .into(),
             ));
         }

@@ -227,6 +227,10 @@ pub enum AnomalyReason {
     /// Cosigning an edition the organisation already signed.
     #[error("the organisation already signed this edition")]
     AlreadyCosigned,
+    /// The body's `note_signature` is not the member's current key's valid signature of the
+    /// edition note text (docs/PROTOCOL.md §13).
+    #[error("its note_signature is not a valid signature of the edition note by the member's current key")]
+    BadNoteSignature,
 }
 
 impl AnomalyReason {
@@ -260,6 +264,7 @@ impl AnomalyReason {
             Self::ProposalVoided(_) => "proposal_voided",
             Self::RootMismatch { .. } => "root_mismatch",
             Self::AlreadyCosigned => "already_cosigned",
+            Self::BadNoteSignature => "bad_note_signature",
         }
     }
 }

@@ -18,11 +18,13 @@
 //! Inside: `graph` holds the events, the waiting buffer, fork exclusions, the linear order and
 //! the vector clocks; `rules` applies one event; `state` is the projection and its read-only
 //! views; `list` writes the joint list, its canonical document and the counts; `document` dumps
-//! the whole projection as JSON; `anomaly` names why an event had no effect; `projector` is the
+//! the whole projection as JSON; `edition` computes the list at an edition's frontier, its Merkle
+//! tree and proofs; `anomaly` names why an event had no effect; `projector` is the
 //! entry point. docs/PROTOCOL.md §12 states the rules normatively.
 
 mod anomaly;
 mod document;
+mod edition;
 mod graph;
 pub mod limits;
 mod list;
@@ -33,6 +35,10 @@ mod rules;
 mod state;
 
 pub use anomaly::{Anomaly, AnomalyReason, ReferenceKind, VoidReason};
+pub use edition::{
+    EditionChanges, EditionEntry, EditionError, EditionList, EditionMismatch, InclusionProof, check_edition,
+    list_at_frontier, verify_inclusion,
+};
 pub use list::{Counts, LIST_FORMAT, ListEntry, ListError, ListSummary};
 pub use projector::{InsertError, InsertOutcome, Projector};
 pub use state::{

@@ -15,8 +15,9 @@
 use coalition_core::body::{
     CaseUpdated, CriterionAsserted, EditionCosigned, EditionProposed, FactField, Facts, MemberProposed, Policy,
 };
+use coalition_core::edition::{EditionStatement, NoteSignatureField};
 use coalition_core::event::{EventId, OrgSlug};
-use coalition_core::keys::VerifierKey;
+use coalition_core::keys::{KeyName, VerifierKey};
 use coalition_core::time::Date;
 
 use crate::anomaly::{Anomaly, AnomalyReason, ReferenceKind, VoidReason};
@@ -512,6 +513,16 @@ fn propose_edition(
         }
     }
     let proposer = projection.orgs.slug(context.slot).clone();
+    let statement = EditionStatement {
+        origin: &projection.origin,
+        ledger: projection.ledger,
+        label: &edition.label,
+        count: edition.count,
+        root: edition.root,
+        list_hash: edition.list_hash,
+        frontier: &edition.frontier,
+    };
+    let key_name = check_note_signature(projection, &proposer, &statement, &edition.note_signature)?;
     let record = Edition {
         id: context.id,
         proposer: proposer.clone(),
@@ -521,6 +532,7 @@ fn propose_edition(
         root: edition.root,
         list_hash: edition.list_hash,
         cosigners: vec![proposer],
+        note_signatures: vec![(key_name, edition.note_signature)],
         official_by: None,
     };
     projection.editions.insert(context.id, record);
@@ -538,17 +550,46 @@ fn cosign_edition(
     let signer = projection.orgs.slug(context.slot).clone();
     let edition = projection
         .editions
-        .get_mut(&cosign.edition)
+        .get(&cosign.edition)
         .ok_or(AnomalyReason::ReferenceHadNoEffect { reference: cosign.edition })?;
     if edition.root != cosign.root {
         return Err(AnomalyReason::RootMismatch { expected: edition.root, found: cosign.root });
     }
-    match edition.cosigners.binary_search(&signer) {
-        Ok(_) => return Err(AnomalyReason::AlreadyCosigned),
-        Err(at) => edition.cosigners.insert(at, signer),
-    }
+    let Err(at) = edition.cosigners.binary_search(&signer) else { return Err(AnomalyReason::AlreadyCosigned) };
+    let statement = EditionStatement {
+        origin: &projection.origin,
+        ledger: projection.ledger,
+        label: &edition.label,
+        count: edition.count,
+        root: edition.root,
+        list_hash: edition.list_hash,
+        frontier: &edition.frontier,
+    };
+    let key_name = check_note_signature(projection, &signer, &statement, &cosign.note_signature)?;
+    let edition = projection
+        .editions
+        .get_mut(&cosign.edition)
+        .ok_or(AnomalyReason::ReferenceHadNoEffect { reference: cosign.edition })?;
+    edition.cosigners.insert(at, signer);
+    edition.note_signatures.push((key_name, cosign.note_signature));
     settle_edition(context, projection, cosign.edition);
     Ok(())
+}
+
+/// Gate for an edition's `note_signature`: it must be the member's current key's signature of
+/// the edition note text (gate 3 already tied the event to that key). Returns the key's name, the
+/// name its signature line carries in the published note.
+fn check_note_signature(
+    projection: &Projection,
+    signer: &OrgSlug,
+    statement: &EditionStatement<'_>,
+    signature: &NoteSignatureField,
+) -> Result<KeyName, AnomalyReason> {
+    let key = projection.members.get(signer).map(|member| &member.key).ok_or(AnomalyReason::BadNoteSignature)?;
+    if !statement.verify(key, signature) {
+        return Err(AnomalyReason::BadNoteSignature);
+    }
+    Ok(key.name().clone())
 }
 
 fn settle_edition(context: &Context, projection: &mut Projection, edition_id: EventId) {

@@ -12,9 +12,10 @@ use std::sync::OnceLock;
 use coalition_core::body::{
     Criterion, Digest, ExclusionGround, Facts, FrontierEntry, Policy, ReleaseCircumstances, Sign,
 };
+use coalition_core::edition::NoteSignatureField;
 use coalition_core::event::{EventId, LedgerId, OrgSlug};
 use coalition_core::genesis::FoundingMember;
-use coalition_core::keys::{KeyId, VerifierKey};
+use coalition_core::keys::{KeyId, KeyName, VerifierKey};
 use coalition_core::time::Date;
 use serde::Serialize;
 
@@ -241,6 +242,9 @@ pub struct Edition {
     pub list_hash: Digest,
     /// Every organisation that signed it with the same root, sorted by slug.
     pub cosigners: Vec<OrgSlug>,
+    /// Each cosigner's signature of the edition note text (checked when applied), with the key
+    /// name it was made with, in the order the signatures took effect (the proposer first).
+    pub note_signatures: Vec<(KeyName, NoteSignatureField)>,
     /// The event that brought it to `edition_quorum` cosigners who were current members; once
     /// official, an edition stays official.
     pub official_by: Option<EventId>,

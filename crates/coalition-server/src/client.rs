@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 
 use crate::api::{CaseDetail, ErrorBody, FeedPage, Health, ListBody, Pending, QuarantinePage, StatusBody, Submitted};
 use crate::auth::AdminToken;
+use crate::editions::{ChangesBody, EditionBody, EditionReceipt, EditionsBody, ProofBody, ProposeEdition};
 
 /// Longest wait for a TCP connection to the node.
 pub const CLIENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -280,6 +281,36 @@ impl PublicClient {
     /// The node's feeds and replication progress (`GET /api/v1/status`).
     pub fn status(&self) -> Result<StatusBody, ClientError> {
         self.get_json("api/v1/status", None)
+    }
+
+    /// Every edition (`GET /api/v1/editions`).
+    pub fn editions(&self) -> Result<EditionsBody, ClientError> {
+        self.get_json("api/v1/editions", None)
+    }
+
+    /// One edition by label or id (`GET /api/v1/editions/{label}`).
+    pub fn edition(&self, label: &str) -> Result<EditionBody, ClientError> {
+        self.get_json(&format!("api/v1/editions/{}", path_segment(label)), None)
+    }
+
+    /// An edition's signed note with every cosignature (`GET /api/v1/editions/{label}/note`).
+    pub fn edition_note(&self, label: &str) -> Result<String, ClientError> {
+        let url = self.url(&format!("api/v1/editions/{}/note", path_segment(label)))?;
+        let (status, bytes) = self.send(self.http.get(url.clone()), &url)?;
+        check_status(&url, status, &bytes)?;
+        String::from_utf8(bytes).map_err(|_| unexpected(&url, status, "the note is not UTF-8 text".to_owned()))
+    }
+
+    /// The inclusion proof of `case` in an edition (`GET /api/v1/editions/{label}/proof/{case}`).
+    pub fn edition_proof(&self, label: &str, case: &EventId) -> Result<ProofBody, ClientError> {
+        self.get_json(&format!("api/v1/editions/{}/proof/{case}", path_segment(label)), None)
+    }
+
+    /// What changed between two editions (`GET /api/v1/editions/{label}/changes?since=`); without
+    /// `since`, since the previous official edition.
+    pub fn edition_changes(&self, label: &str, since: Option<&str>) -> Result<ChangesBody, ClientError> {
+        let query = since.map(|since| format!("?since={}", path_segment(since))).unwrap_or_default();
+        self.get_json(&format!("api/v1/editions/{}/changes{query}", path_segment(label)), None)
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
@@ -554,7 +585,28 @@ impl MemberClient {
         self.post("key", &json!({ "vkey": vkey }))
     }
 
+    /// Asks the node to propose the edition `label` at its current frontier
+    /// (`POST /api/v1/member/editions`).
+    pub fn propose_edition(&self, label: &str) -> Result<EditionReceipt, ClientError> {
+        self.write_as(Method::POST, "editions", Some(&ProposeEdition { label: label.to_owned() }))
+    }
+
+    /// Asks the node to cosign an edition (label or id) after recomputing its list
+    /// (`POST /api/v1/member/editions/{edition}/cosignature`).
+    pub fn cosign_edition(&self, label: &str) -> Result<EditionReceipt, ClientError> {
+        self.write_as::<Value, _>(Method::POST, &format!("editions/{}/cosignature", path_segment(label)), None)
+    }
+
     fn write<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Submitted, ClientError> {
+        self.write_as(method, path, body)
+    }
+
+    fn write_as<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
         let url = self.public.url(&format!("{MEMBER_PREFIX}{}", path.trim_start_matches('/')))?;
         let mut request = self
             .public
@@ -569,4 +621,18 @@ impl MemberClient {
         let (status, bytes) = self.public.send(request, &url)?;
         decode(&url, status, &bytes)
     }
+}
+
+/// A label or id as one URL path segment: anything but the characters labels and ids use is
+/// percent-encoded, so a hostile label cannot change the path.
+fn path_segment(text: &str) -> String {
+    let mut segment = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    segment
 }

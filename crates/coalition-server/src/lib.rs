@@ -24,13 +24,15 @@
 //! `api/openapi.json`), `member` and `public` (the routes' handlers), `site` (the HTML pages:
 //! list with search and filters, person, statistics, about), `i18n` (every string of the pages in
 //! Ukrainian and English, and the language choice), `search` (the transliteration-tolerant name
-//! folding), [`api`] (the JSON shapes both sides share) and [`client`] (the blocking client).
+//! folding), [`api`] (the JSON shapes both sides share), [`editions`] (the monthly editions'
+//! routes and JSON shapes) and [`client`] (the blocking client).
 
 pub mod api;
 mod auth;
 mod cache;
 pub mod client;
 mod csv;
+pub mod editions;
 mod error;
 mod extract;
 mod i18n;

@@ -74,6 +74,8 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("POST", "/key") => post(rotate_key),
         ("GET", "/pending") => get(pending),
         ("GET", "/quarantine") => get(crate::status::quarantine),
+        ("POST", "/editions") => post(crate::editions::propose),
+        ("POST", "/editions/{edition}/cosignature") => post(crate::editions::cosign),
         _ => return None,
     })
 }

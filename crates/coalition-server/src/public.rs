@@ -72,6 +72,15 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/healthz") => get(health),
         ("GET", "/api/v1/status") => get(crate::status::status),
         ("GET", "/static/site.css") => get(stylesheet),
+        ("GET", "/editions") => get(crate::editions::editions_page),
+        ("GET", "/editions/{label}") => get(crate::editions::edition_page),
+        ("GET", "/api/v1/editions") => get(crate::editions::list_editions),
+        ("GET", "/api/v1/editions/{label}") => get(crate::editions::show_edition),
+        ("GET", "/api/v1/editions/{label}/note") => get(crate::editions::edition_note),
+        ("GET", "/api/v1/editions/{label}/proof/{case}") => get(crate::editions::edition_proof),
+        ("GET", "/api/v1/editions/{label}/changes") => get(crate::editions::edition_changes),
+        ("GET", "/api/v1/editions/{label}/list.json") => get(crate::editions::edition_list_json),
+        ("GET", "/api/v1/editions/{label}/list.csv") => get(crate::editions::edition_list_csv),
         _ => return None,
     })
 }

@@ -31,6 +31,15 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/healthz"),
     route("GET", "/api/v1/status"),
     route("GET", "/static/site.css"),
+    route("GET", "/editions"),
+    route("GET", "/editions/{label}"),
+    route("GET", "/api/v1/editions"),
+    route("GET", "/api/v1/editions/{label}"),
+    route("GET", "/api/v1/editions/{label}/note"),
+    route("GET", "/api/v1/editions/{label}/proof/{case}"),
+    route("GET", "/api/v1/editions/{label}/changes"),
+    route("GET", "/api/v1/editions/{label}/list.json"),
+    route("GET", "/api/v1/editions/{label}/list.csv"),
 ];
 
 /// The prefix of the member routes.
@@ -59,6 +68,8 @@ pub const MEMBER_ROUTES: &[Route] = &[
     route("POST", "/api/v1/member/key"),
     route("GET", "/api/v1/member/pending"),
     route("GET", "/api/v1/member/quarantine"),
+    route("POST", "/api/v1/member/editions"),
+    route("POST", "/api/v1/member/editions/{edition}/cosignature"),
 ];
 
 /// The template of `matched` (an axum matched path) as a `'static` label from [`PUBLIC_ROUTES`]

@@ -98,7 +98,7 @@ pub(crate) struct Chrome {
 impl Chrome {
     /// The frame for `lang`, whose switch link goes to `path` with `query` (already encoded
     /// pairs, without `lang`) in the other language.
-    fn new(state: &AppState, lang: Lang, path: &str, query: &[(&str, String)]) -> Self {
+    pub(crate) fn new(state: &AppState, lang: Lang, path: &str, query: &[(&str, String)]) -> Self {
         let other = lang.other();
         let mut pairs: Vec<(&str, String)> = query.to_vec();
         pairs.push(("lang", other.code().to_owned()));
@@ -149,7 +149,7 @@ fn vary_language(mut response: Response) -> Response {
 }
 
 /// Renders `page` as an HTML response with the language's caching headers.
-fn html(page: &impl Template, status: StatusCode, cached: Option<Cached>) -> Result<Response, ApiError> {
+pub(crate) fn html(page: &impl Template, status: StatusCode, cached: Option<Cached>) -> Result<Response, ApiError> {
     let body = render(page)?;
     let response =
         vary_language((status, [(CONTENT_TYPE, HeaderValue::from_static(HTML_CONTENT_TYPE))], body).into_response());
@@ -526,7 +526,7 @@ pub(crate) async fn person(
     }
 }
 
-fn not_found_page(state: &AppState, lang: Lang, path: &str) -> Result<Response, ApiError> {
+pub(crate) fn not_found_page(state: &AppState, lang: Lang, path: &str) -> Result<Response, ApiError> {
     html(&NotFoundPage { c: Chrome::new(state, lang, path, &[]) }, StatusCode::NOT_FOUND, None)
 }
 

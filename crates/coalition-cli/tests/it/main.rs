@@ -2,6 +2,7 @@
 
 mod audit;
 mod browser;
+mod edition;
 mod member;
 mod node;
 mod offline;

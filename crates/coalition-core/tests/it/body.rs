@@ -223,10 +223,14 @@ fn errors_name_the_path_in_plain_words() {
     let error = parse_body(EventKind::PersonReleased, &format!(r#"["{CASE_ID}","exchange","2025-08-24"]"#));
     assert_eq!(error.expect_err("array").path(), "");
     let frontier = format!(
-        r#"{{"label":"2026-11","frontier":[["{CASE_ID}","zmina",1]],"count":1,"root":"{CASE_ID}","list_hash":"{CASE_ID}"}}"#
+        r#"{{"label":"2026-11","frontier":[["{CASE_ID}","zmina",1]],"count":1,"root":"{CASE_ID}","list_hash":"{CASE_ID}","note_signature":"{NOTE_SIGNATURE}"}}"#
     );
     assert_eq!(parse_body(EventKind::EditionProposed, &frontier).expect_err("array").path(), "frontier[0]");
 }
+
+/// A well-formed edition note signature (4-byte key id and 64 bytes), as the schema examples carry.
+const NOTE_SIGNATURE: &str =
+    "/MWYQJbGOCLzULzoDBb0VSNb8NryjQDnyH7Dk8En+Rlyqbia+tsJTvvDcBL8EujLIU3RsDP8tddxnnb4DQym7IRfyOI=";
 
 #[test]
 fn duplicate_keys_trailing_text_and_oversized_bodies_are_refused() {

@@ -1,5 +1,6 @@
 //! Integration tests of coalition-node, through its public API.
 
 mod demo;
+mod edition;
 mod support;
 mod write_path;

@@ -162,12 +162,10 @@ fn counts_and_pending_work() {
     ];
     let proposal = author.write(draft("bravo", "member.removal_proposed", json!({"slug": "charlie"})));
     events.push(proposal.clone());
-    let edition = author.write(draft(
-        "bravo",
-        "edition.proposed",
-        json!({"label": "2026-01", "frontier": [{"org": "alpha", "seq": 3, "id": events[2].id()}], "count": 0,
-               "root": "00".repeat(32), "list_hash": "11".repeat(32)}),
-    ));
+    let mut edition_body = json!({"label": "2026-01", "frontier": [{"org": "alpha", "seq": 3, "id": events[2].id()}],
+                                  "count": 0, "root": "00".repeat(32), "list_hash": "11".repeat(32)});
+    edition_body["note_signature"] = json!(support::note_signature(&genesis, "bravo", &edition_body));
+    let edition = author.write(draft("bravo", "edition.proposed", edition_body));
     events.push(edition.clone());
     let mut projector = support::project(&genesis, &events, &[]);
     let projection = projector.projection();

@@ -2,6 +2,7 @@
 
 mod api;
 mod convergence;
+mod edition;
 mod history;
 mod scenarios;
 mod support;

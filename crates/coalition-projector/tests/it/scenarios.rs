@@ -134,6 +134,7 @@ fn substitute(value: &Value, labels: &BTreeMap<String, EventId>, author: &Author
                 .map(|(org, (seq, id))| serde_json::json!({"org": org, "seq": seq, "id": id}))
                 .collect(),
         ),
+        Value::String(text) if text.starts_with("@note_signature:") => value.clone(),
         Value::String(text) if text.starts_with("@vkey:") => {
             Value::String(support::signer(&text["@vkey:".len()..]).verifier_key().to_string())
         }
@@ -156,6 +157,35 @@ fn substitute(value: &Value, labels: &BTreeMap<String, EventId>, author: &Author
     })
 }
 
+/// Fills an edition body's `note_signature`: absent, the author's current key signs the edition
+/// note (of this proposal, or of the proposal a cosignature names); `"@note_signature:KEY"` signs
+/// with test key KEY instead (to write a bad signature).
+fn sign_edition_note(
+    genesis: &coalition_core::genesis::Genesis,
+    author: &Author,
+    spec: &ScenarioEvent,
+    body: &mut Value,
+    editions: &BTreeMap<String, Value>,
+) -> Result<(), String> {
+    let edition = match spec.kind.as_str() {
+        "edition.proposed" => body.clone(),
+        "edition.cosigned" => {
+            let named = spec.body["edition"].as_str().unwrap_or_default().trim_start_matches('@');
+            // A cosignature of something that is no edition: sign any edition note; the
+            // reference check refuses it first.
+            editions.get(named).or_else(|| editions.values().next()).cloned().ok_or("cosigned before any edition")?
+        }
+        _ => return Ok(()),
+    };
+    let key_name = match body.get("note_signature").and_then(Value::as_str) {
+        Some(text) if text.starts_with("@note_signature:") => text["@note_signature:".len()..].to_owned(),
+        Some(_) => return Ok(()),
+        None => author.current_key_name(&spec.org, spec.key.as_deref()),
+    };
+    body["note_signature"] = Value::String(support::note_signature(genesis, &key_name, &edition));
+    Ok(())
+}
+
 fn build(scenario: &Scenario) -> Result<Built, String> {
     let members: Vec<&str> = scenario.members.iter().map(String::as_str).collect();
     let genesis = support::genesis(&members, scenario.policy);
@@ -164,8 +194,14 @@ fn build(scenario: &Scenario) -> Result<Built, String> {
     let mut names = BTreeMap::new();
     let mut positions: BTreeMap<String, (u64, Option<EventId>)> = BTreeMap::new();
     let mut delivered = Vec::new();
+    let mut editions: BTreeMap<String, Value> = BTreeMap::new();
     for (index, spec) in scenario.events.iter().enumerate() {
-        let body = support::body(&spec.kind, &substitute(&spec.body, &labels, &author)?);
+        let mut body_json = substitute(&spec.body, &labels, &author)?;
+        sign_edition_note(&genesis, &author, spec, &mut body_json, &editions)?;
+        if spec.kind == "edition.proposed" {
+            editions.insert(spec.label.clone().unwrap_or_default(), body_json.clone());
+        }
+        let body = support::body(&spec.kind, &body_json);
         let mut draft = Draft::new(&spec.org, body);
         if let Some(deps) = &spec.deps {
             let ids = deps

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use coalition_core::body::{Body, EventKind, Policy, parse_body};
+use coalition_core::body::{Body, Digest, EventKind, FrontierEntry, Policy, parse_body};
+use coalition_core::edition::EditionStatement;
 use coalition_core::event::{Event, EventId, LedgerId, OrgSlug, SignedEvent};
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
 use coalition_core::keys::{KeyName, SignerKey};
@@ -78,6 +79,34 @@ struct Feed {
     head: Option<EventId>,
     last_time: Option<Timestamp>,
     key: Option<String>,
+}
+
+/// The test key `draft_key` (or else the feed's current key) that `org` signs with now.
+impl Author {
+    pub fn current_key_name(&self, org: &str, draft_key: Option<&str>) -> String {
+        draft_key
+            .map(str::to_owned)
+            .or_else(|| self.feeds.get(org).and_then(|feed| feed.key.clone()))
+            .unwrap_or_else(|| org.to_owned())
+    }
+}
+
+/// The `note_signature` by test key `key_name` over the edition note of `edition` (an
+/// `edition.proposed` body as JSON, without or with its own note_signature).
+pub fn note_signature(genesis: &Genesis, key_name: &str, edition: &serde_json::Value) -> String {
+    let frontier: Vec<FrontierEntry> =
+        serde_json::from_value(edition["frontier"].clone()).expect("test edition frontier");
+    let digest = |field: &str| Digest::parse(edition[field].as_str().expect("test digest")).expect("test digest");
+    let statement = EditionStatement {
+        origin: &genesis.doc().origin,
+        ledger: genesis.ledger_id(),
+        label: edition["label"].as_str().expect("test label"),
+        count: edition["count"].as_u64().expect("test count"),
+        root: digest("root"),
+        list_hash: digest("list_hash"),
+        frontier: &frontier,
+    };
+    statement.sign(&signer(key_name)).to_string()
 }
 
 /// Writes the events of every organisation of one ledger, as their nodes would.

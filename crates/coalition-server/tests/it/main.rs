@@ -3,6 +3,7 @@
 
 mod api;
 mod client;
+mod editions;
 mod fixtures;
 mod http;
 mod limits;
