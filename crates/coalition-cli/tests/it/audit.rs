@@ -3,6 +3,12 @@
 
 use serde_json::Value;
 
+use coalition_core::body::{Body, EditionProposed, EventKind};
+use coalition_core::edition::EditionStatement;
+use coalition_core::event::Event;
+use coalition_node::Node;
+
+use crate::edition::{key, sync, test_genesis};
 use crate::node::{RunningNode, free_port};
 use crate::offline::{CASE_BODY, Coalition, ok, run, stdout};
 
@@ -172,4 +178,138 @@ fn nodes_serving_another_or_a_shorter_feed_are_found_with_the_conflicting_notes(
         finding["kind"] == "fork" && (finding["first"] == other.as_str() || finding["second"] == other.as_str())
     };
     assert!(findings.iter().any(|finding| is_fork_with_other(&finding)), "{report:#}");
+}
+
+/// Three nodes write a history and publish two official editions (zmina proposes, ccl cosigns),
+/// with a release between them; writes everything each node holds to `ledger.jsonl`.
+fn history_with_two_editions(dir: &std::path::Path) -> (Node, Node, Node) {
+    let genesis = test_genesis(2);
+    std::fs::write(dir.join("genesis.note"), genesis.note()).expect("write");
+    let [ccl, crimea, zmina] =
+        ["ccl", "crimea-sos", "zmina"].map(|org| Node::open_in_memory(genesis.clone(), Some(key(org))).expect("node"));
+    let mut cases = Vec::new();
+    for name in ["Анна", "Борис", "Віра"] {
+        let case =
+            zmina.submit(EventKind::CaseOpened, serde_json::json!({"facts": {"name_uk": name}})).expect("open").id;
+        zmina
+            .submit(EventKind::CriterionAsserted, serde_json::json!({"case": case, "criterion": "b"}))
+            .expect("criterion");
+        zmina.submit(EventKind::PersonAdded, serde_json::json!({"case": case})).expect("endorse");
+        cases.push(case);
+    }
+    sync(&[&ccl, &crimea, &zmina]);
+    for case in &cases {
+        crimea.submit(EventKind::PersonAdded, serde_json::json!({"case": case})).expect("endorse");
+    }
+    sync(&[&ccl, &crimea, &zmina]);
+    zmina.propose_edition("2026-10").expect("propose");
+    sync(&[&ccl, &crimea, &zmina]);
+    ccl.cosign_edition("2026-10").expect("cosign");
+    crimea
+        .submit(
+            EventKind::PersonReleased,
+            serde_json::json!({"case": cases[0], "date": "2026-11-03", "circumstances": "exchange"}),
+        )
+        .expect("release");
+    sync(&[&ccl, &crimea, &zmina]);
+    zmina.propose_edition("2026-11").expect("propose");
+    sync(&[&ccl, &crimea, &zmina]);
+    ccl.cosign_edition("2026-11").expect("cosign");
+    sync(&[&ccl, &crimea, &zmina]);
+    write_bundle(dir, &zmina);
+    (ccl, crimea, zmina)
+}
+
+fn write_bundle(dir: &std::path::Path, node: &Node) {
+    let lines: String = node
+        .all_events()
+        .expect("events")
+        .iter()
+        .map(|event| coalition_core::bundle::format_line(event.note()))
+        .collect();
+    std::fs::write(dir.join("ledger.jsonl"), lines).expect("write");
+}
+
+fn audit_dir(dir: &std::path::Path) -> (Option<i32>, Value) {
+    let output = run(dir, &["audit", "--genesis", "genesis.note", "--bundle", "ledger.jsonl", "--json"]);
+    let report = serde_json::from_str(&stdout(&output)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)));
+    (output.status.code(), report)
+}
+
+#[test]
+fn two_cosigned_editions_reproduce_and_the_audit_is_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    history_with_two_editions(dir.path());
+    let (code, report) = audit_dir(dir.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    let editions = report["editions"].as_array().expect("editions");
+    assert_eq!(editions.len(), 2);
+    for edition in editions {
+        assert_eq!(edition["official"], true, "{edition:#}");
+        assert_eq!(edition["reproduced"], true, "{edition:#}");
+        assert_eq!(edition["cosigners"], serde_json::json!(["ccl", "zmina"]));
+    }
+}
+
+#[test]
+fn an_edition_short_of_quorum_and_one_whose_root_does_not_reproduce_are_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_ccl, _crimea, zmina) = history_with_two_editions(dir.path());
+    // A third edition, proposed but never cosigned.
+    zmina.propose_edition("2026-12").expect("propose");
+    // A fourth whose stated root is not the list's, with a valid signature over what it states.
+    let genesis = zmina.genesis().clone();
+    let frontier = zmina.current_frontier();
+    let list = zmina.edition_list(&frontier).expect("list");
+    let wrong_root = coalition_core::body::Digest::from_bytes([7; 32]);
+    let statement = EditionStatement {
+        origin: &genesis.doc().origin,
+        ledger: genesis.ledger_id(),
+        label: "2027-01",
+        count: list.count(),
+        root: wrong_root,
+        list_hash: list.list_hash,
+        frontier: &frontier,
+    };
+    let zmina_slug = coalition_core::event::OrgSlug::parse("zmina").expect("slug");
+    let (seq, head) = zmina.heads()[&zmina_slug];
+    let mut deps: Vec<_> =
+        zmina.heads().into_iter().filter(|(org, _)| *org != zmina_slug).map(|(_, (_, id))| id).collect();
+    deps.sort();
+    let event = Event {
+        ledger: genesis.ledger_id(),
+        org: zmina_slug.clone(),
+        seq: seq + 1,
+        prev: Some(head),
+        time: coalition_core::time::Timestamp::parse("2030-01-01T00:00:00Z").expect("time"),
+        deps,
+        body: Body::EditionProposed(EditionProposed {
+            count: list.count(),
+            frontier: frontier.clone(),
+            label: "2027-01".to_owned(),
+            list_hash: list.list_hash,
+            note_signature: statement.sign(&key("zmina")),
+            root: wrong_root,
+        }),
+    };
+    let forged_edition = event.sign(&key("zmina")).expect("sign");
+    write_bundle(dir.path(), &zmina);
+    let mut bundle = std::fs::read_to_string(dir.path().join("ledger.jsonl")).expect("bundle");
+    bundle.push_str(&coalition_core::bundle::format_line(forged_edition.note()));
+    std::fs::write(dir.path().join("ledger.jsonl"), bundle).expect("write");
+
+    let (code, report) = audit_dir(dir.path());
+    assert_eq!(code, Some(1), "{report:#}");
+    let findings = report["findings"].as_array().expect("findings");
+    let short: Vec<&Value> = findings.iter().filter(|finding| finding["kind"] == "edition_short_of_quorum").collect();
+    let mut labels: Vec<&str> = short.iter().map(|finding| finding["label"].as_str().expect("label")).collect();
+    labels.sort_unstable();
+    assert_eq!(labels, ["2026-12", "2027-01"], "{report:#}");
+    assert!(short.iter().all(|finding| finding["cosigners"] == serde_json::json!(["zmina"])));
+    let mismatch: Vec<&Value> = findings.iter().filter(|finding| finding["kind"] == "edition_mismatch").collect();
+    assert_eq!(mismatch.len(), 1, "{report:#}");
+    assert_eq!(mismatch[0]["label"], "2027-01");
+    assert_eq!(mismatch[0]["stated_root"], wrong_root.to_string());
+    assert_eq!(mismatch[0]["computed_root"], list.root.to_string());
+    assert_eq!(findings.len(), 3, "{report:#}");
 }

@@ -18,12 +18,12 @@ const BINARY: &str = env!("CARGO_BIN_EXE_coalition");
 const ORIGIN: &str = "coalition.example";
 const ORGS: [&str; 3] = ["ccl", "crimea-sos", "zmina"];
 
-fn key(org: &str) -> SignerKey {
+pub(crate) fn key(org: &str) -> SignerKey {
     let index = ORGS.iter().position(|candidate| *candidate == org).map_or(200, |index| index as u8 + 1);
     SignerKey::from_seed(KeyName::parse(&format!("{ORIGIN}/{org}")).expect("name"), [index; 32])
 }
 
-fn test_genesis(edition_quorum: u32) -> Genesis {
+pub(crate) fn test_genesis(edition_quorum: u32) -> Genesis {
     let members = ORGS
         .iter()
         .map(|org| FoundingMember {
@@ -47,7 +47,7 @@ fn test_genesis(edition_quorum: u32) -> Genesis {
     genesis
 }
 
-fn sync(nodes: &[&Node]) {
+pub(crate) fn sync(nodes: &[&Node]) {
     for from in nodes {
         let notes: Vec<(u64, String)> = from
             .all_events()
