@@ -13,7 +13,7 @@ use coalition_core::event::EventId;
 use coalition_core::merkle::{self, HASH_BYTES};
 use coalition_server::AdminToken;
 use coalition_server::client::{ClientError, MemberClient, PublicClient};
-use coalition_server::editions::{EditionBody, EditionReceipt, PROOF_FORMAT, ProofBody};
+use coalition_server::editions::{ChangesBody, EditionBody, EditionReceipt, PROOF_FORMAT, ProofBody};
 use serde_json::{Value, json};
 
 use crate::member::{NODE_DEFAULT, NODE_ENV, TOKEN_FILE_ENV};
@@ -62,6 +62,19 @@ pub enum EditionCommand {
         /// The edition's month (or id).
         #[arg(long)]
         label: String,
+        #[command(flatten)]
+        public: PublicArgs,
+    },
+    /// What changed between two editions: people added, released, died, and taken off the list.
+    ///
+    /// Example: coalition edition changes --label 2026-11 --since 2026-10
+    Changes {
+        /// The newer edition's month (or id).
+        #[arg(long)]
+        label: String,
+        /// The older edition's month (or id) [default: the official edition before --label].
+        #[arg(long)]
+        since: Option<String>,
         #[command(flatten)]
         public: PublicArgs,
     },
@@ -221,6 +234,15 @@ pub fn run(command: EditionCommand) -> Result<Outcome> {
             print!("{}", public_client(&public)?.edition_note(&label).map_err(explain)?);
             Ok(Outcome::Success)
         }
+        EditionCommand::Changes { label, since, public } => {
+            let changes = public_client(&public)?.edition_changes(&label, since.as_deref()).map_err(explain)?;
+            if public.json {
+                println!("{}", serde_json::to_string_pretty(&changes)?);
+            } else {
+                print!("{}", describe_changes(&changes));
+            }
+            Ok(Outcome::Success)
+        }
         EditionCommand::Proof { label, case, public } => {
             let case = EventId::parse(&case).map_err(|_| anyhow!("--case must be a case id (64 hex digits)"))?;
             let proof = public_client(&public)?.edition_proof(&label, &case).map_err(explain)?;
@@ -229,6 +251,24 @@ pub fn run(command: EditionCommand) -> Result<Outcome> {
         }
         EditionCommand::VerifyProof { genesis, edition, proof, json } => verify_proof(&genesis, &edition, &proof, json),
     }
+}
+
+/// The changes between two editions, one section per kind of change.
+fn describe_changes(changes: &ChangesBody) -> String {
+    let mut text = format!("From edition {} to edition {}:\n", changes.since, changes.label);
+    for (title, entries) in [
+        ("added to the list", &changes.added),
+        ("released", &changes.released),
+        ("died", &changes.died),
+        ("taken off the list", &changes.delisted),
+    ] {
+        text.push_str(&format!("  {title}: {}\n", entries.len()));
+        for entry in entries {
+            let name = entry.name_uk.as_deref().or(entry.name_en.as_deref()).unwrap_or("(no name recorded)");
+            text.push_str(&format!("    {name}  {}\n", entry.case));
+        }
+    }
+    text
 }
 
 /// What `verify-proof` found wrong, in words.

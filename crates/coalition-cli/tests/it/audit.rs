@@ -313,3 +313,23 @@ fn an_edition_short_of_quorum_and_one_whose_root_does_not_reproduce_are_found() 
     assert_eq!(mismatch[0]["computed_root"], list.root.to_string());
     assert_eq!(findings.len(), 3, "{report:#}");
 }
+
+#[test]
+fn the_changes_between_two_editions_name_the_release_through_a_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    history_with_two_editions(dir.path());
+    ok(run(dir.path(), &["import", "--data", "mirror", "--genesis", "genesis.note", "ledger.jsonl"]));
+    let node = RunningNode::start_read_only(dir.path(), "mirror", free_port());
+    let changes = ok(run(
+        dir.path(),
+        &["edition", "changes", "--node", &node.url, "--label", "2026-11", "--since", "2026-10", "--json"],
+    ));
+    let changes: Value = serde_json::from_str(&changes).expect("json");
+    assert_eq!(changes["since"], "2026-10");
+    assert_eq!(changes["released"].as_array().map(Vec::len), Some(1), "{changes:#}");
+    assert_eq!(changes["released"][0]["name_uk"], "Анна");
+    assert_eq!(changes["added"], serde_json::json!([]));
+    let text = ok(run(dir.path(), &["edition", "changes", "--node", &node.url, "--label", "2026-11"]));
+    assert!(text.contains("From edition 2026-10 to edition 2026-11"), "{text}");
+    assert!(text.contains("released: 1\n    Анна"), "{text}");
+}
