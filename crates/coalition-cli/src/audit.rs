@@ -190,6 +190,7 @@ struct WithoutEffect {
 }
 
 /// An accepted event as the audit keeps it: without its note text, which it no longer needs.
+#[derive(Clone)]
 struct KeptEvent {
     id: EventId,
     key_id: KeyId,
@@ -263,10 +264,15 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     let forks: Vec<(OrgSlug, u64)> = report.forks().iter().map(|fork| (fork.org.clone(), fork.seq)).collect();
 
     let feeds = feed_reports(&report, &kept, &forks);
+    let verified_s = started.elapsed().as_secs_f64();
     let bar = progress.counter("projecting and checking editions", 0);
     let (mut projector, edition_results) = replay(&genesis, kept, &forks)?;
     let projection = projector.projection();
     bar.finish_and_clear();
+    if args.stats {
+        eprintln!("verified_s {verified_s:.3}");
+        eprintln!("projected_s {:.3}", started.elapsed().as_secs_f64());
+    }
 
     let events_total: u64 = feeds.iter().map(|feed| feed.events).sum();
     let (editions, edition_findings) = edition_reports(projection, &edition_results);
@@ -580,9 +586,12 @@ enum EditionResult {
 
 /// Projects the kept events, stopping on the way at every edition's frontier to recompute the
 /// list there. Frontiers are visited in increasing order, so one projector serves them all and
-/// the whole history is folded about once; a frontier below one already passed (editions are
-/// monthly, so this is rare) starts a new projector. Editions are found in the events themselves
-/// (their bodies name their frontiers), so the check does not depend on the projection's view.
+/// the whole history is folded about once; the events are handed to the projector in (time, id)
+/// order, so it folds them incrementally. When every frontier covers the one before (monthly
+/// editions do), each event is moved into the projector rather than copied, so the audit holds
+/// one copy of the history; otherwise a frontier below one already passed starts a new projector
+/// from copies. Editions are found in the events themselves (their bodies name their frontiers),
+/// so the check does not depend on the projection's view.
 fn replay(
     genesis: &Genesis,
     kept: Vec<KeptEvent>,
@@ -605,8 +614,8 @@ fn replay(
         .collect();
     editions.sort_by_key(|(_, frontier)| frontier.iter().map(|head| head.seq).sum::<u64>());
 
-    let mut replayer = Replayer::new(genesis, &feeds, forks);
     let mut results = HashMap::new();
+    let mut cuts: Vec<(EventId, Vec<coalition_core::body::FrontierEntry>, BTreeMap<OrgSlug, u64>)> = Vec::new();
     for (edition, frontier) in editions {
         let missing = frontier.iter().find(|head| {
             let named = feeds.get(&head.org).and_then(|events| {
@@ -618,12 +627,24 @@ fn replay(
             });
             named.is_none_or(|kept_event| kept_event.id != head.id)
         });
-        if let Some(head) = missing {
-            let result = EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id };
-            results.insert(edition, result);
-            continue;
+        match missing {
+            Some(head) => {
+                let result = EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id };
+                results.insert(edition, result);
+            }
+            None => {
+                let cut = frontier.iter().map(|head| (head.org.clone(), head.seq)).collect();
+                cuts.push((edition, frontier, cut));
+            }
         }
-        let cut: BTreeMap<&OrgSlug, u64> = frontier.iter().map(|head| (&head.org, head.seq)).collect();
+    }
+    let covers = |later: &BTreeMap<OrgSlug, u64>, earlier: &BTreeMap<OrgSlug, u64>| {
+        earlier.iter().all(|(org, seq)| later.get(org).is_some_and(|later_seq| later_seq >= seq))
+    };
+    let monotone = cuts.windows(2).all(|pair| covers(&pair[1].2, &pair[0].2));
+
+    let mut replayer = Replayer::new(genesis, feeds, forks, monotone);
+    for (edition, frontier, cut) in cuts {
         replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
         let events = replayer.included.values().map(|included| *included as u64).sum();
         let result = match EditionList::from_projection(&frontier, replayer.projector.projection(), events) {
@@ -639,21 +660,31 @@ fn replay(
 /// A projector over a growing prefix of every feed.
 struct Replayer<'a> {
     genesis: &'a Genesis,
-    feeds: &'a BTreeMap<OrgSlug, Vec<KeptEvent>>,
+    /// Each feed's events in seq order; `None` once moved into the projector.
+    feeds: BTreeMap<OrgSlug, Vec<Option<KeptEvent>>>,
     forks: &'a [(OrgSlug, u64)],
+    /// Whether prefixes only grow, so events can be moved into the projector.
+    move_events: bool,
     projector: Projector,
     /// Per feed, how many of its events are in the projector (a prefix).
-    included: BTreeMap<&'a OrgSlug, usize>,
+    included: BTreeMap<OrgSlug, usize>,
     /// Forks already recorded, by index in `forks`.
     forks_recorded: Vec<bool>,
 }
 
 impl<'a> Replayer<'a> {
-    fn new(genesis: &'a Genesis, feeds: &'a BTreeMap<OrgSlug, Vec<KeptEvent>>, forks: &'a [(OrgSlug, u64)]) -> Self {
+    fn new(
+        genesis: &'a Genesis,
+        feeds: BTreeMap<OrgSlug, Vec<KeptEvent>>,
+        forks: &'a [(OrgSlug, u64)],
+        move_events: bool,
+    ) -> Self {
+        let feeds = feeds.into_iter().map(|(org, events)| (org, events.into_iter().map(Some).collect())).collect();
         Self {
             genesis,
             feeds,
             forks,
+            move_events,
             projector: Projector::new(genesis),
             included: BTreeMap::new(),
             forks_recorded: vec![false; forks.len()],
@@ -662,12 +693,14 @@ impl<'a> Replayer<'a> {
 
     /// Makes the projector hold exactly the events with seq up to `head_of(org)` of each feed.
     fn advance_to(&mut self, head_of: impl Fn(&OrgSlug) -> u64) -> Result<()> {
-        let targets: Vec<(&'a OrgSlug, usize)> = self
+        let targets: Vec<(OrgSlug, usize)> = self
             .feeds
             .iter()
             .map(|(org, events)| {
                 let head = head_of(org);
-                (org, events.partition_point(|kept_event| kept_event.event.seq <= head))
+                // Taken events sit in the prefix already included, below every head asked for.
+                let target = events.partition_point(|slot| slot.as_ref().is_none_or(|kept| kept.event.seq <= head));
+                (org.clone(), target)
             })
             .collect();
         let behind = targets.iter().any(|(org, target)| self.included.get(org).copied().unwrap_or(0) > *target)
@@ -677,6 +710,9 @@ impl<'a> Replayer<'a> {
                 .zip(&self.forks_recorded)
                 .any(|((org, seq), recorded)| *recorded && *seq > head_of(org));
         if behind {
+            if self.move_events {
+                bail!("internal error: an edition's frontier is below one already passed");
+            }
             self.projector = Projector::new(self.genesis);
             self.included.clear();
             self.forks_recorded.iter_mut().for_each(|recorded| *recorded = false);
@@ -687,14 +723,21 @@ impl<'a> Replayer<'a> {
                 self.forks_recorded[index] = true;
             }
         }
+        let mut batch: Vec<(Timestamp, EventId, KeyId, Event)> = Vec::new();
         for (org, target) in targets {
-            let done = self.included.entry(org).or_insert(0);
-            for kept_event in &self.feeds[org][*done..target] {
-                self.projector
-                    .insert_event(kept_event.id, kept_event.event.clone(), kept_event.key_id)
-                    .with_context(|| format!("projecting event {}", kept_event.id))?;
+            let done = self.included.entry(org.clone()).or_insert(0);
+            let Some(events) = self.feeds.get_mut(&org) else { continue };
+            for slot in &mut events[*done..target] {
+                let kept_event = if self.move_events { slot.take() } else { slot.clone() };
+                let Some(kept_event) = kept_event else { bail!("internal error: an event was replayed twice") };
+                batch.push((kept_event.event.time, kept_event.id, kept_event.key_id, kept_event.event));
             }
             *done = target;
+        }
+        // In (time, id) order the projector folds each event onto what it holds, without re-folding.
+        batch.sort_unstable_by_key(|(time, id, _, _)| (*time, *id));
+        for (_, id, key_id, event) in batch {
+            self.projector.insert_event(id, event, key_id).with_context(|| format!("projecting event {id}"))?;
         }
         Ok(())
     }
