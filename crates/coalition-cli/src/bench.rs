@@ -403,17 +403,7 @@ fn resident_kib() -> Option<u64> {
 }
 
 fn run_verify(args: &VerifyBenchArgs) -> Result<Outcome> {
-    let temporary;
-    let dir = match &args.keep_in {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            dir.clone()
-        }
-        None => {
-            temporary = TempDir::new()?;
-            temporary.path.clone()
-        }
-    };
+    let (dir, _temporary) = work_dir(args.keep_in.as_ref())?;
     let generated = generate(args.events, args.orgs)?;
     let genesis_path = dir.join("genesis.note");
     let bundle_path = dir.join("bench.jsonl");
@@ -496,6 +486,21 @@ fn print_breakdown(generated: &Generated) -> Result<()> {
          signature {signature_us:.1} us; whole verifier {total_us:.1} us"
     );
     Ok(())
+}
+
+/// The folder a benchmark writes its files in: `keep_in` (created if missing) when given, else a
+/// temporary folder removed when the returned guard drops.
+pub(crate) fn work_dir(keep_in: Option<&PathBuf>) -> Result<(PathBuf, Option<TempDir>)> {
+    match keep_in {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            Ok((dir.clone(), None))
+        }
+        None => {
+            let temporary = TempDir::new()?;
+            Ok((temporary.path.clone(), Some(temporary)))
+        }
+    }
 }
 
 /// A temporary folder removed on drop (no extra dependency for one folder).

@@ -16,7 +16,7 @@ use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::time::Timestamp;
 use coalition_projector::{EditionList, Projector};
 
-use crate::bench::{self, Generated, ORG_NAMES, TempDir};
+use crate::bench::{self, Generated, ORG_NAMES};
 use crate::{Outcome, events};
 
 /// The memory the audit of a million events must stay under.
@@ -47,17 +47,7 @@ pub fn run(args: &AuditBenchArgs) -> Result<Outcome> {
     if args.editions == 0 || args.editions > args.events {
         bail!("--editions must be between 1 and --events");
     }
-    let temporary;
-    let dir = match &args.keep_in {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            dir.clone()
-        }
-        None => {
-            temporary = TempDir::new()?;
-            temporary.path.clone()
-        }
-    };
+    let (dir, _temporary) = bench::work_dir(args.keep_in.as_ref())?;
     let generated = bench::generate(args.events, args.orgs)?;
     let editions = edition_notes(&generated, args.editions)?;
     let genesis_path = dir.join("genesis.note");
