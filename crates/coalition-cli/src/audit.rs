@@ -820,12 +820,18 @@ fn governance_reports(projection: &Projection) -> Vec<GovernanceReport> {
             change: match &proposal.change {
                 ProposedChange::Admit { slug, name, .. } => format!("admit {slug} ({name})"),
                 ProposedChange::Remove { slug } => format!("remove {slug}"),
-                other => format!("change the policy: {other:?}"),
+                ProposedChange::Policy(policy) => {
+                    let quorums: Vec<String> =
+                        policy.quorums().iter().map(|(name, value)| format!("{name} {value}")).collect();
+                    format!("set the quorums: {}", quorums.join(", "))
+                }
+                other => format!("{other:?}"),
             },
             approvals: proposal.approvals.clone(),
             outcome: match &proposal.outcome {
                 ProposalOutcome::Open => "open".to_owned(),
-                ProposalOutcome::Enacted { by } => format!("enacted by {by}"),
+                ProposalOutcome::Enacted { by } => format!("enacted by {}", by.short()),
+                ProposalOutcome::Void { by, reason } => format!("void at {}: {reason}", by.short()),
                 other => format!("{other:?}"),
             },
         })
