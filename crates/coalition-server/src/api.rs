@@ -485,6 +485,19 @@ pub struct FeedPage {
     pub head: Option<u64>,
 }
 
+/// `GET /api/v1/events/{id}`: one signed event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventBody {
+    /// The event id.
+    pub id: EventId,
+    /// The organisation whose feed holds it.
+    pub org: OrgSlug,
+    /// Its position in that feed.
+    pub seq: u64,
+    /// The signed note (C2SP signed-note text, exactly as signed).
+    pub note: String,
+}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

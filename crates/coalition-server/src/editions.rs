@@ -210,7 +210,7 @@ impl From<EditionFailure> for ApiError {
     }
 }
 
-fn immutable(mut response: Response) -> Response {
+pub(crate) fn immutable(mut response: Response) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={EDITION_IMMUTABLE_MAX_AGE_SECONDS}, immutable"))
     {
         response.headers_mut().insert(CACHE_CONTROL, value);

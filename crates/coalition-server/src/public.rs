@@ -29,10 +29,12 @@ use coalition_projector::{LIST_FORMAT, ListEntry, Projection};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::{CaseEventBody, CountsBody, FeedPage, Health, ListBody, PersonBody, StatsBody, StatusChangeBody};
+use crate::api::{
+    CaseEventBody, CountsBody, EventBody, FeedPage, Health, ListBody, PersonBody, StatsBody, StatusChangeBody,
+};
 use crate::cache::CachedBody;
 use crate::error::ApiError;
-use crate::extract::org_slug;
+use crate::extract::{event_id, org_slug};
 use crate::i18n::Lang;
 use crate::member::blocking;
 use crate::options::{FEED_PAGE_NOTES_DEFAULT, FEED_PAGE_NOTES_MAX, STATIC_CACHE_MAX_AGE_SECONDS};
@@ -68,6 +70,7 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/api/v1/stats") => get(stats_json),
         ("GET", "/api/v1/list/canonical") => get(list_canonical),
         ("GET", "/api/v1/feeds/{org}") => get(feed),
+        ("GET", "/api/v1/events/{id}") => get(event),
         ("GET", "/api/v1/openapi.json") => get(openapi),
         ("GET", "/healthz") => get(health),
         ("GET", "/api/v1/status") => get(crate::status::status),
@@ -485,6 +488,21 @@ async fn feed(
     let next = (notes.len() == limit).then(|| from + limit as u64);
     let page = FeedPage { org, from, notes, next, head };
     Ok(cached.finish(axum::Json(page).into_response()))
+}
+
+/// `GET /api/v1/events/{id}`: one signed event by id, its note exactly as signed. An event never
+/// changes, so it may be cached for good.
+async fn event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = event_id("event", &id)?;
+    let node = state.node.clone();
+    let found = blocking(move || node.event(&id)).await?.map_err(|error| {
+        tracing::error!(%error, %id, "cannot read an event");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the node could not read its store")
+    })?;
+    let event = found.ok_or_else(|| ApiError::not_found(format!("this node holds no event {id}")))?;
+    let content = event.event();
+    let body = EventBody { id, org: content.org.clone(), seq: content.seq, note: event.note().to_owned() };
+    Ok(crate::editions::immutable(axum::Json(body).into_response()))
 }
 
 // --- health and static --------------------------------------------------------------------------

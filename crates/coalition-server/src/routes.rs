@@ -27,6 +27,7 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/api/v1/persons/{case}"),
     route("GET", "/api/v1/stats"),
     route("GET", "/api/v1/feeds/{org}"),
+    route("GET", "/api/v1/events/{id}"),
     route("GET", "/api/v1/openapi.json"),
     route("GET", "/healthz"),
     route("GET", "/api/v1/status"),

@@ -130,6 +130,30 @@ async fn the_list_api_matches_the_projection() {
 }
 
 #[tokio::test]
+async fn one_event_is_served_by_id_with_its_exact_note() {
+    let ccl = node(Some("ccl"), REAL_NAME);
+    let router = app(&ccl);
+    let case = open_case(&router, json!({ "name_en": "Person" })).await;
+    let reply = Call::get(format!("/api/v1/events/{case}")).send(&router).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(reply.header("cache-control").is_some_and(|value| value.contains("immutable")));
+    let body = reply.json();
+    assert_eq!(body["id"], case.to_string());
+    assert_eq!(body["org"], "ccl");
+    assert_eq!(body["seq"], 1);
+    let stored = ccl.event(&case).expect("read").expect("held");
+    assert_eq!(body["note"], stored.note(), "the exact signed note");
+
+    let unknown = Call::get(format!("/api/v1/events/{}", "0".repeat(64))).send(&router).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    for bad in ["/api/v1/events/xyz", "/api/v1/events/ABCDEF", "/api/v1/events/%3Cscript%3E"] {
+        let reply = Call::get(bad).send(&router).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.text());
+        assert!(!reply.text().contains("<script"), "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn feeds_are_served_in_pages() {
     let ccl = node(Some("ccl"), REAL_NAME);
     let router = app(&ccl);
