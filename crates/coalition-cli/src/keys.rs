@@ -50,6 +50,13 @@ pub fn keygen(args: &KeygenArgs) -> Result<Outcome> {
 }
 
 /// Loads a secret key file written by `coalition keygen`.
+/// Reads an age identity file (`AGE-SECRET-KEY-1…`; `#` comment lines are ignored).
+pub fn load_identity(path: &Path) -> Result<coalition_core::seal::Identity> {
+    let text = files::read_text(path)?;
+    coalition_core::seal::Identity::parse(&text)
+        .with_context(|| format!("{} is not an age identity file (AGE-SECRET-KEY-1...)", path.display()))
+}
+
 pub fn load_signer(path: &Path) -> Result<SignerKey> {
     let text = files::read_text(path)?;
     SignerKey::parse(text.trim_end()).with_context(|| format!("{} is not a coalition secret key", path.display()))

@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use coalition_core::event::OrgSlug;
 use coalition_core::keys::SignerKey;
+use coalition_core::seal::Identity;
 use coalition_core::time::Timestamp;
-use coalition_node::demo::{DEMO_MEMBERS, demo_genesis, demo_history, demo_key_name};
+use coalition_node::demo::{DEMO_MEMBERS, demo_genesis_with_recipients, demo_history, demo_key_name};
 use coalition_node::{Node, data_dir};
 use coalition_server::{AdminToken, ServerOptions};
 
@@ -51,6 +52,12 @@ pub struct NodeArgs {
     /// Your organisation's secret key file. Without it the node is a read-only public mirror.
     #[arg(long)]
     key: Option<PathBuf>,
+    /// Your organisation's age identity file (AGE-SECRET-KEY-1..., as `coalition identity new`
+    /// or age-keygen writes it), to open sealed records and reports. Keep it outside the data
+    /// directory: a seized data directory then holds only ciphertext. Without it the node cannot
+    /// read sealed data.
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
     /// Address and port to listen on.
     #[arg(long, default_value = LISTEN_DEFAULT)]
     listen: SocketAddr,
@@ -188,6 +195,10 @@ pub fn node(args: &NodeArgs) -> Result<Outcome> {
     }
     let node = Node::open(&args.data, genesis, key)
         .with_context(|| format!("cannot open the node in {}", args.data.display()))?;
+    if let Some(path) = &args.identity {
+        node.set_identity(keys::load_identity(path)?)
+            .with_context(|| format!("cannot use the identity in {}", path.display()))?;
+    }
     match node.org() {
         Some(org) => tracing::info!(%org, "node ready"),
         None => tracing::info!("read-only node ready"),
@@ -210,6 +221,9 @@ pub fn node(args: &NodeArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Suffix of an age identity file beside a member's key files (`keys/<slug>.age`).
+pub const IDENTITY_FILE_SUFFIX: &str = ".age";
+
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no secure random source: {error}"))?;
@@ -227,13 +241,23 @@ fn prepare_demo(dir: &Path) -> Result<(SignerKey, PathBuf)> {
     eprintln!("creating the fictional demo coalition in {} ...", dir.display());
     std::fs::create_dir_all(&keys_dir).with_context(|| format!("cannot create {}", keys_dir.display()))?;
     let mut signers = Vec::new();
+    let mut recipients = Vec::new();
     for (slug, _) in DEMO_MEMBERS {
         let key = SignerKey::from_seed(demo_key_name(slug)?, random_bytes::<32>()?);
         files::create_new(&keys_dir.join(format!("{slug}.key")), &format!("{}\n", key.to_secret_text()), true)?;
         files::create_new(&keys_dir.join(format!("{slug}.vkey")), &format!("{}\n", key.verifier_key()), false)?;
         signers.push(key);
+        // The demo keeps every member's identity in its own directory so one machine can play
+        // all eight; a real node keeps its identity outside the data directory.
+        let identity = Identity::generate();
+        files::create_new(
+            &keys_dir.join(format!("{slug}{IDENTITY_FILE_SUFFIX}")),
+            &format!("{}\n", identity.to_secret_text()),
+            true,
+        )?;
+        recipients.push(identity.recipient());
     }
-    let genesis = demo_genesis(&signers, Timestamp::parse(DEMO_CREATED)?)?;
+    let genesis = demo_genesis_with_recipients(&signers, &recipients, Timestamp::parse(DEMO_CREATED)?)?;
     let history = demo_history(&genesis, &signers, DEMO_CASES, DEMO_SEED)?;
     let token: String = random_bytes::<ADMIN_TOKEN_RANDOM_BYTES>()?.iter().map(|byte| format!("{byte:02x}")).collect();
     files::create_new(&token_path, &format!("{token}\n"), true)?;
@@ -261,6 +285,11 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
     let token = AdminToken::from_file(&token_path)?;
     let node = Node::open(&args.data, genesis, Some(key))
         .with_context(|| format!("cannot open the demo node in {}", args.data.display()))?;
+    let identity_path = args.data.join("keys").join(format!("{DEMO_NODE_ORG}{IDENTITY_FILE_SUFFIX}"));
+    // A demo directory made before sealed records existed has no identities: it runs without.
+    if identity_path.exists() {
+        node.set_identity(keys::load_identity(&identity_path)?)?;
+    }
     eprintln!("demo node of {DEMO_NODE_ORG} (fictional data); member API token in {}", token_path.display());
     serve(node, Some(token), args.listen, None)?;
     Ok(Outcome::Success)

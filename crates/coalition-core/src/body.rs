@@ -434,6 +434,12 @@ event_kinds! {
     EditionProposed = "edition.proposed",
     /// A member cosigns a proposed edition.
     EditionCosigned = "edition.cosigned",
+    /// A member publishes a sealed record: ciphertext only members can open.
+    Sealed = "sealed",
+    /// A member records that data keys were destroyed: their sealed records can no longer be read.
+    SealedShredded = "sealed.shredded",
+    /// A member replaces its own encryption recipient.
+    RecipientRotated = "recipient.rotated",
 }
 
 impl Body {
@@ -460,7 +466,10 @@ impl Body {
             | Self::PolicyApproved(_)
             | Self::KeyRotated(_)
             | Self::EditionProposed(_)
-            | Self::EditionCosigned(_) => None,
+            | Self::EditionCosigned(_)
+            | Self::Sealed(_)
+            | Self::SealedShredded(_)
+            | Self::RecipientRotated(_) => None,
         }
     }
 
@@ -744,6 +753,18 @@ fn check_sorted_unique<K: Ord + fmt::Display>(
         previous = Some(key);
     }
     Ok(())
+}
+
+/// The text rules of a long free text (line breaks allowed), for the sealed records of
+/// [`crate::seal`].
+pub(crate) fn free_text_problem(text: &str, chars_max: usize) -> Option<String> {
+    text_problem(text, chars_max, Lines::Multiple)
+}
+
+fn check_recipient(recipient: &str, path: &str) -> Result<(), BodyError> {
+    crate::seal::Recipient::parse(recipient)
+        .map(drop)
+        .map_err(|error| BodyError::invalid(path.to_owned(), error.to_string()))
 }
 
 fn check_count(
@@ -1474,6 +1495,10 @@ pub struct PersonDied {
 pub struct MemberProposed {
     /// Its display name.
     pub name: String,
+    /// Its encryption recipient (`age1…`), to which sealed records are encrypted once it is a
+    /// member. Optional: a member without one cannot read sealed records.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
     /// The organisation's slug.
     pub slug: OrgSlug,
     /// Its C2SP verifier key text. Checked by the verifier against the ledger's key rules; only
@@ -1484,6 +1509,9 @@ pub struct MemberProposed {
 impl MemberProposed {
     fn validate(&self) -> Result<(), BodyError> {
         check_text(&self.name, NAME_CHARS_MAX, Lines::Single, || "name".to_owned())?;
+        if let Some(recipient) = &self.recipient {
+            check_recipient(recipient, "recipient")?;
+        }
         check_text(&self.vkey, VKEY_CHARS_MAX, Lines::Single, || "vkey".to_owned())
     }
 }
@@ -1588,6 +1616,59 @@ pub struct KeyRotated {
 impl KeyRotated {
     fn validate(&self) -> Result<(), BodyError> {
         check_text(&self.vkey, VKEY_CHARS_MAX, Lines::Single, || "vkey".to_owned())
+    }
+}
+
+/// Body of `sealed`: a record only members can open. The public sees that it exists, its
+/// padded size and which member made it; see [`crate::seal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a sealed body object")]
+pub struct Sealed {
+    /// Base64 (standard, padded) of the nonce, the encrypted padded record and the tag.
+    pub ciphertext: String,
+    /// The id of the data key that opens it; the key itself never enters a feed.
+    pub key: crate::seal::DataKeyId,
+}
+
+impl Sealed {
+    fn validate(&self) -> Result<(), BodyError> {
+        crate::seal::decode_ciphertext(&self.ciphertext)
+            .map(drop)
+            .map_err(|error| BodyError::invalid("ciphertext".to_owned(), error.to_string()))
+    }
+}
+
+/// Most data keys one `sealed.shredded` event names.
+pub const SHREDDED_KEYS_MAX: usize = 256;
+
+/// Body of `sealed.shredded`: these data keys were destroyed, so the sealed records they opened
+/// can no longer be read by anyone who followed the protocol. The chain is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a sealed.shredded body object")]
+pub struct SealedShredded {
+    /// The data key ids, sorted, each once.
+    pub keys: Vec<crate::seal::DataKeyId>,
+}
+
+impl SealedShredded {
+    fn validate(&self) -> Result<(), BodyError> {
+        check_count(self.keys.len(), 1, SHREDDED_KEYS_MAX, "keys", || "keys".to_owned())?;
+        check_sorted_unique(self.keys.iter(), |index| format!("keys[{index}]"))
+    }
+}
+
+/// Body of `recipient.rotated`: the member's new encryption recipient. Sealed records made
+/// after it are encrypted to the new recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a recipient.rotated body object")]
+pub struct RecipientRotated {
+    /// The new `age1…` recipient.
+    pub recipient: String,
+}
+
+impl RecipientRotated {
+    fn validate(&self) -> Result<(), BodyError> {
+        check_recipient(&self.recipient, "recipient")
     }
 }
 

@@ -184,9 +184,7 @@ impl GenesisDoc {
                 return Err(GenesisError::Invalid(format!("member {} reuses another member's key", member.slug)));
             }
             if let Some(recipient) = &member.recipient {
-                let valid = recipient.len() <= RECIPIENT_BYTES_MAX
-                    && recipient.starts_with("age1")
-                    && recipient.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
+                let valid = recipient.len() <= RECIPIENT_BYTES_MAX && crate::seal::Recipient::parse(recipient).is_ok();
                 if !valid {
                     return Err(field_error(
                         &format!("members[{index}].recipient"),

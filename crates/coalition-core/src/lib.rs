@@ -16,5 +16,6 @@ pub mod keys;
 pub mod limits;
 pub mod merkle;
 pub mod note;
+pub mod seal;
 pub mod time;
 pub mod verify;

@@ -33,6 +33,7 @@ use coalition_core::body::{
 use coalition_core::event::{Event, EventError, EventId, IdError, LedgerId, OrgSlug, SignedEvent};
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc, GenesisError};
 use coalition_core::keys::{KeyError, KeyName, SignerKey};
+use coalition_core::seal::Recipient;
 use coalition_core::time::{Date, Timestamp};
 
 // ---------------------------------------------------------------------------------------------
@@ -159,14 +160,24 @@ pub fn demo_key_name(slug: &str) -> Result<KeyName, DemoError> {
 /// The coalition is named [`DEMO_COALITION_NAME`], its origin is [`DEMO_ORIGIN`], its policy is
 /// [`DEMO_POLICY`], and each member's display name ends with [`DEMO_MEMBER_NAME_SUFFIX`].
 pub fn demo_genesis(keys: &[SignerKey], created: Timestamp) -> Result<Genesis, DemoError> {
+    demo_genesis_with_recipients(keys, &[], created)
+}
+
+/// [`demo_genesis`] with an encryption recipient for each member (in [`DEMO_MEMBERS`] order), so
+/// the demo can seal records and reports. An empty `recipients` gives no member a recipient.
+pub fn demo_genesis_with_recipients(
+    keys: &[SignerKey],
+    recipients: &[Recipient],
+    created: Timestamp,
+) -> Result<Genesis, DemoError> {
     check_keys(keys)?;
     let mut members = Vec::with_capacity(DEMO_MEMBERS.len());
-    for ((slug, name), key) in DEMO_MEMBERS.iter().zip(keys) {
+    for (index, ((slug, name), key)) in DEMO_MEMBERS.iter().zip(keys).enumerate() {
         members.push(FoundingMember {
             slug: OrgSlug::parse(slug).map_err(DemoError::InvalidSlug)?,
             name: format!("{name}{DEMO_MEMBER_NAME_SUFFIX}"),
             vkey: key.verifier_key(),
-            recipient: None,
+            recipient: recipients.get(index).map(ToString::to_string),
         });
     }
     members.sort_by(|left, right| left.slug.cmp(&right.slug));

@@ -15,6 +15,7 @@ pub mod demo;
 mod edition;
 mod effect;
 mod replication_status;
+mod sealing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
@@ -71,6 +72,25 @@ pub enum NodeError {
     /// The projector refused an event (a limit was reached).
     #[error("projection: {0}")]
     Projection(String),
+    /// Sealing or opening a sealed record, grant or report failed.
+    #[error(transparent)]
+    Seal(#[from] coalition_core::seal::SealError),
+    /// The node was started without its organisation's identity, so it cannot open sealed data.
+    #[error("this node holds no identity: start it with --identity FILE to read sealed records and reports")]
+    NoIdentity,
+    /// The identity given to the node is not its organisation's current encryption recipient.
+    #[error(
+        "the identity file is for recipient {given}, but {org}'s current recipient is {expected}: \
+         use the identity that matches the recipient in the genesis or the last recipient.rotated"
+    )]
+    IdentityMismatch {
+        /// The node's organisation.
+        org: OrgSlug,
+        /// The recipient of the identity given.
+        given: String,
+        /// The organisation's recipient in the projection.
+        expected: String,
+    },
 }
 
 /// Why a member's event was not signed. Nothing was written when this is returned.
@@ -220,6 +240,9 @@ struct Inner {
     demo: bool,
     /// What the replicator last reported (`None`: not replicating).
     replication: Mutex<Option<ReplicationStatus>>,
+    /// The organisation's age identity, when the node was given one: opens key grants and
+    /// reports. Never written to the data directory.
+    identity: std::sync::RwLock<Option<coalition_core::seal::Identity>>,
 }
 
 /// A member organisation's node (or, without a key, a read-only mirror). Cheap to clone: every
@@ -331,6 +354,7 @@ impl Node {
             version: AtomicU64::new(replayed),
             demo,
             replication: Mutex::new(None),
+            identity: std::sync::RwLock::new(None),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

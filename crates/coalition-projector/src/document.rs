@@ -20,7 +20,7 @@ fn member_json(member: &Member) -> Value {
 
 fn proposal_json(proposal: &Proposal) -> Value {
     let change = match &proposal.change {
-        ProposedChange::Admit { slug, name, key } => {
+        ProposedChange::Admit { slug, name, key, .. } => {
             json!({"admit": {"slug": slug, "name": name, "key": key.to_string()}})
         }
         ProposedChange::Remove { slug } => json!({"remove": {"slug": slug}}),

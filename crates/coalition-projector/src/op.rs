@@ -9,6 +9,7 @@ use coalition_core::body::{
     ExclusionRaised, ExclusionWithdrawn, Facts, KeyRotated, MemberApproved, MemberProposed, MemberRemovalProposed,
     PersonAdded, PersonDetained, PersonDied, PersonReleased, PersonRemoved, Policy, PolicyApproved, SignNoted,
 };
+use coalition_core::seal::DataKeyId;
 
 /// An event body as stored by the projector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,10 @@ pub(crate) enum Op {
     KeyRotated(Box<KeyRotated>),
     EditionProposed(Box<EditionProposed>),
     EditionCosigned(Box<EditionCosigned>),
+    /// Only the data key id: the ciphertext is no business of the public projection.
+    Sealed(DataKeyId),
+    SealedShredded(Box<[DataKeyId]>),
+    RecipientRotated(Box<str>),
 }
 
 impl From<Body> for Op {
@@ -58,6 +63,9 @@ impl From<Body> for Op {
             Body::KeyRotated(body) => Self::KeyRotated(Box::new(body)),
             Body::EditionProposed(body) => Self::EditionProposed(Box::new(body)),
             Body::EditionCosigned(body) => Self::EditionCosigned(Box::new(body)),
+            Body::Sealed(body) => Self::Sealed(body.key),
+            Body::SealedShredded(body) => Self::SealedShredded(body.keys.into_boxed_slice()),
+            Body::RecipientRotated(body) => Self::RecipientRotated(body.recipient.into_boxed_str()),
         }
     }
 }
@@ -86,6 +94,9 @@ impl Op {
             Self::KeyRotated(_) => EventKind::KeyRotated,
             Self::EditionProposed(_) => EventKind::EditionProposed,
             Self::EditionCosigned(_) => EventKind::EditionCosigned,
+            Self::Sealed(_) => EventKind::Sealed,
+            Self::SealedShredded(_) => EventKind::SealedShredded,
+            Self::RecipientRotated(_) => EventKind::RecipientRotated,
         }
     }
 }

@@ -215,6 +215,21 @@ fn dispatch(graph: &Graph, context: &Context, projection: &mut Projection) -> Re
         }
         Op::EditionProposed(edition) => propose_edition(graph, context, projection, edition),
         Op::EditionCosigned(cosign) => cosign_edition(graph, context, projection, cosign),
+        Op::Sealed(_) => {
+            projection.sealed_count += 1;
+            Ok(())
+        }
+        Op::SealedShredded(keys) => {
+            projection.shredded.extend(keys.iter().copied());
+            Ok(())
+        }
+        Op::RecipientRotated(recipient) => {
+            let slug = projection.orgs.slug(context.slot).clone();
+            if let Some(member) = projection.members.get_mut(&slug) {
+                member.recipient = Some(recipient.to_string());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -385,7 +400,12 @@ fn propose_admission(
         return Err(AnomalyReason::AlreadyMember(proposal.slug.clone()));
     }
     let key = checked_key(projection, &proposal.slug, &proposal.vkey)?;
-    let change = ProposedChange::Admit { slug: proposal.slug.clone(), name: proposal.name.clone(), key: Box::new(key) };
+    let change = ProposedChange::Admit {
+        slug: proposal.slug.clone(),
+        name: proposal.name.clone(),
+        key: Box::new(key),
+        recipient: proposal.recipient.clone(),
+    };
     open_proposal(context, projection, change)
 }
 
@@ -453,7 +473,7 @@ fn enact(
     change: ProposedChange,
 ) -> Result<(), VoidReason> {
     match change {
-        ProposedChange::Admit { slug, name, key } => {
+        ProposedChange::Admit { slug, name, key, recipient } => {
             if projection.is_active_slug(&slug) {
                 return Err(VoidReason::AlreadyMember(slug));
             }
@@ -461,6 +481,7 @@ fn enact(
                 slug: slug.clone(),
                 name: name.clone(),
                 key: (*key).clone(),
+                recipient: None,
                 active: false,
                 founder: false,
                 admitted_by: None,
@@ -468,6 +489,7 @@ fn enact(
             });
             member.name = name;
             member.key = *key;
+            member.recipient = recipient;
             member.active = true;
             member.admitted_by = Some(proposal_id);
             member.removed_by = None;

@@ -5,7 +5,7 @@
 //! each case small. Outside, every view names organisations by slug and sorts by slug or id, so
 //! nothing shown depends on the order in which a node happened to meet the organisations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -16,6 +16,7 @@ use coalition_core::edition::NoteSignatureField;
 use coalition_core::event::{EventId, LedgerId, OrgSlug};
 use coalition_core::genesis::FoundingMember;
 use coalition_core::keys::{KeyId, KeyName, VerifierKey};
+use coalition_core::seal::DataKeyId;
 use coalition_core::time::Date;
 use serde::Serialize;
 
@@ -153,6 +154,9 @@ pub struct Member {
     pub name: String,
     /// Its current signing key.
     pub key: VerifierKey,
+    /// Its current encryption recipient (`age1…`), if it has one: sealed records are encrypted
+    /// to the recipients of the current members.
+    pub recipient: Option<String>,
     /// Whether it is a current member (false once removed).
     pub active: bool,
     /// Whether it is a founding member.
@@ -175,6 +179,8 @@ pub enum ProposedChange {
         name: String,
         /// Its signing key.
         key: Box<VerifierKey>,
+        /// Its encryption recipient, if the proposal names one.
+        recipient: Option<String>,
     },
     /// Remove a member.
     Remove {
@@ -294,6 +300,8 @@ pub struct Projection {
     pub(crate) cases: BTreeMap<EventId, CaseState>,
     pub(crate) proposals: BTreeMap<EventId, Proposal>,
     pub(crate) editions: BTreeMap<EventId, Edition>,
+    pub(crate) shredded: BTreeSet<DataKeyId>,
+    pub(crate) sealed_count: u64,
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) waiting: Vec<WaitingEvent>,
     pub(crate) applied: u64,
@@ -315,6 +323,8 @@ impl Projection {
             cases: BTreeMap::new(),
             proposals: BTreeMap::new(),
             editions: BTreeMap::new(),
+            shredded: BTreeSet::new(),
+            sealed_count: 0,
             anomalies: Vec::new(),
             waiting: Vec::new(),
             applied: 0,
@@ -336,6 +346,7 @@ impl Projection {
                     slug: founder.slug.clone(),
                     name: founder.name.clone(),
                     key: founder.vkey.clone(),
+                    recipient: founder.recipient.clone(),
                     active: true,
                     founder: true,
                     admitted_by: None,
@@ -348,6 +359,8 @@ impl Projection {
         self.cases.clear();
         self.proposals.clear();
         self.editions.clear();
+        self.shredded.clear();
+        self.sealed_count = 0;
         self.anomalies.clear();
         self.applied = 0;
         self.last_applied = None;
@@ -410,6 +423,29 @@ impl Projection {
     /// A member (current or former) by slug.
     pub fn member(&self, slug: &OrgSlug) -> Option<&Member> {
         self.members.get(slug)
+    }
+
+    /// The encryption recipients of the current members that have one, sorted by slug: whom a
+    /// new key grant or report is sealed to.
+    pub fn sealing_recipients(&self) -> Vec<(OrgSlug, String)> {
+        self.current_members()
+            .filter_map(|member| member.recipient.clone().map(|recipient| (member.slug.clone(), recipient)))
+            .collect()
+    }
+
+    /// Whether a `sealed.shredded` event destroyed this data key.
+    pub fn is_shredded(&self, key: &DataKeyId) -> bool {
+        self.shredded.contains(key)
+    }
+
+    /// Every data key destroyed by a `sealed.shredded` event, sorted.
+    pub fn shredded_keys(&self) -> impl Iterator<Item = &DataKeyId> {
+        self.shredded.iter()
+    }
+
+    /// How many sealed records the folded history holds (their contents are not here).
+    pub fn sealed_count(&self) -> u64 {
+        self.sealed_count
     }
 
     /// How many current members there are.

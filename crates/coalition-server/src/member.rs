@@ -352,7 +352,7 @@ fn pending_body(projection: &Projection, me: Option<OrgSlug>) -> Pending {
 
 fn proposal_summary(proposal: &Proposal, mine: &impl Fn(&[OrgSlug]) -> bool) -> ProposalSummary {
     let change = match &proposal.change {
-        ProposedChange::Admit { slug, name, key } => {
+        ProposedChange::Admit { slug, name, key, .. } => {
             ProposalChange::Admit { slug: slug.clone(), name: name.clone(), vkey: key.to_string() }
         }
         ProposedChange::Remove { slug } => ProposalChange::Remove { slug: slug.clone() },

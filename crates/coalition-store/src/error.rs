@@ -177,6 +177,12 @@ pub enum StoreError {
         /// Why it proves nothing.
         detail: String,
     },
+    /// A private record's id or size breaks the rules of [`crate::check_private_record`].
+    #[error("refused private record: {detail}")]
+    PrivateRecordRefused {
+        /// Which rule, in plain words.
+        detail: String,
+    },
     /// An outbox cursor may only move forward.
     #[error("refused: the published cursor of {org} is at seq {stored} and may not move back to {offered}")]
     CursorBackwards {

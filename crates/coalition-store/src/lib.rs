@@ -195,6 +195,55 @@ pub struct IntegrityReport {
     pub quarantined: u64,
 }
 
+/// A space of private records kept beside the feeds but never in one: ciphertexts that may be
+/// deleted for good (a feed never forgets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum PrivateSpace {
+    /// Sealed key grants (age files), by data key id: destroying them shreds the sealed records
+    /// their keys open.
+    KeyGrants,
+    /// Sealed reports from the public form (age files), by report id: the members' inbox.
+    Reports,
+}
+
+impl PrivateSpace {
+    /// The space's name in the store and in messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::KeyGrants => "key_grants",
+            Self::Reports => "reports",
+        }
+    }
+}
+
+/// Checks a private record's id and size against [`limits::PRIVATE_ID_BYTES_MAX`] and
+/// [`limits::PRIVATE_RECORD_BYTES_MAX`]: ids are 1 to 64 bytes of lowercase letters, digits
+/// and `-`.
+pub fn check_private_record(id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let id_ok = !id.is_empty()
+        && id.len() <= limits::PRIVATE_ID_BYTES_MAX
+        && id.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    if !id_ok {
+        return Err(StoreError::PrivateRecordRefused {
+            detail: format!(
+                "a private record id is 1 to {} bytes of lowercase letters, digits and -",
+                limits::PRIVATE_ID_BYTES_MAX
+            ),
+        });
+    }
+    if bytes.len() > limits::PRIVATE_RECORD_BYTES_MAX {
+        return Err(StoreError::PrivateRecordRefused {
+            detail: format!(
+                "a private record is {} bytes; at most {} are allowed",
+                bytes.len(),
+                limits::PRIVATE_RECORD_BYTES_MAX
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A ledger's event store: its feeds, fork proofs, quarantined input and outbox cursors. See the
 /// crate documentation for the rules every implementation keeps.
 pub trait EventStore: Send + Sync {
@@ -261,4 +310,19 @@ pub trait EventStore: Send + Sync {
     /// far every [`limits::INTEGRITY_PROGRESS_EVERY`] events. What `coalition node` can run at
     /// start, or an operator as a file-system check.
     fn verify_integrity(&self, progress: &mut dyn FnMut(u64)) -> Result<IntegrityReport, StoreError>;
+
+    /// Keeps a private record (always a ciphertext: the store never sees clear private data),
+    /// durably. Returns `false` if a record with this id was already kept (the first is kept).
+    /// See [`check_private_record`] for the id and size rules.
+    fn put_private(&self, space: PrivateSpace, id: &str, bytes: &[u8]) -> Result<bool, StoreError>;
+
+    /// The private record with this id.
+    fn get_private(&self, space: PrivateSpace, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes a private record, durably. Returns whether it was there.
+    fn delete_private(&self, space: PrivateSpace, id: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` private record ids of a space after `after` (from the first when `None`),
+    /// in id order, at most [`limits::PRIVATE_PAGE_MAX`].
+    fn private_ids(&self, space: PrivateSpace, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError>;
 }

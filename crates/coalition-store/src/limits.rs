@@ -50,3 +50,10 @@ pub const REPLAY_THREADS_MAX: usize = 8;
 /// Events decoded per job of a replay thread; with two jobs in flight per thread, this bounds the
 /// memory of a replay whatever the size of the store.
 pub const REPLAY_CHUNK_EVENTS: usize = 256;
+
+/// Longest private record id, in bytes.
+pub const PRIVATE_ID_BYTES_MAX: usize = 64;
+/// Largest private record (a sealed key grant or report), in bytes.
+pub const PRIVATE_RECORD_BYTES_MAX: usize = 128 * 1024;
+/// Most private record ids returned by one [`crate::EventStore::private_ids`] call.
+pub const PRIVATE_PAGE_MAX: usize = 1_000;

@@ -12,8 +12,12 @@ use coalition_core::event::{EventId, LedgerId, OrgSlug, SignedEvent};
 use crate::batch::{self, StoredFeeds};
 use crate::codec::{self, ChainCheck};
 use crate::error::StoreError;
+use crate::limits::PRIVATE_PAGE_MAX;
 use crate::limits::{INTEGRITY_PROGRESS_EVERY, QUARANTINE_PAGE_MAX, READ_FEED_EVENTS_MAX};
-use crate::{AppendReport, Appended, EventStore, ForkProof, Head, IntegrityReport, QuarantineId, QuarantinedNote};
+use crate::{
+    AppendReport, Appended, EventStore, ForkProof, Head, IntegrityReport, PrivateSpace, QuarantineId, QuarantinedNote,
+    check_private_record,
+};
 
 /// What errors name as the "file" of a memory store.
 const MEMORY_FILE: &str = "(memory store)";
@@ -38,6 +42,7 @@ struct Inner {
     fork_proofs: BTreeMap<(OrgSlug, u64), Vec<u8>>,
     quarantine: BTreeMap<u64, Vec<u8>>,
     published: BTreeMap<OrgSlug, u64>,
+    private: BTreeMap<(PrivateSpace, String), Vec<u8>>,
 }
 
 impl StoredFeeds for &Inner {
@@ -280,6 +285,41 @@ impl EventStore for MemoryStore {
         }
         progress(report.events);
         Ok(report)
+    }
+
+    fn put_private(&self, space: PrivateSpace, id: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        check_private_record(id, bytes)?;
+        let mut inner = self.write();
+        match inner.private.entry((space, id.to_owned())) {
+            std::collections::btree_map::Entry::Occupied(_) => Ok(false),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(bytes.to_vec());
+                Ok(true)
+            }
+        }
+    }
+
+    fn get_private(&self, space: PrivateSpace, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read().private.get(&(space, id.to_owned())).cloned())
+    }
+
+    fn delete_private(&self, space: PrivateSpace, id: &str) -> Result<bool, StoreError> {
+        Ok(self.write().private.remove(&(space, id.to_owned())).is_some())
+    }
+
+    fn private_ids(&self, space: PrivateSpace, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        let inner = self.read();
+        let start = match after {
+            Some(after) => Bound::Excluded((space, after.to_owned())),
+            None => Bound::Included((space, String::new())),
+        };
+        Ok(inner
+            .private
+            .range((start, Bound::Unbounded))
+            .take_while(|((entry_space, _), _)| *entry_space == space)
+            .take(limit.min(PRIVATE_PAGE_MAX))
+            .map(|((_, id), _)| id.clone())
+            .collect())
     }
 }
 

@@ -13,6 +13,7 @@
 //! | `fork_proofs` | `(&str, u64)`: org slug, seq | `&[u8]`: first note's length (u32 LE), first note, second note |
 //! | `quarantine` | `u64`: record number, from 1 | `&[u8]`: received-at i64, length u64, BLAKE3, reason length u16 (all LE), reason, kept bytes |
 //! | `published` | `&str`: org slug | `u64`: seq published up to |
+//! | `private` | `(&str, &str)`: space, record id | `&[u8]`: the sealed record (ciphertext only) |
 //!
 //! `events` is the truth; `event_ids` and `feed_heads` are indexes written in the same
 //! transaction and checked against it by [`EventStore::verify_integrity`]. Keys order feeds by
@@ -41,13 +42,17 @@ use redb::{
 use crate::batch::{self, StoredFeeds};
 use crate::codec::{self, ChainCheck};
 use crate::error::StoreError;
+use crate::limits::PRIVATE_PAGE_MAX;
 use crate::limits::{
     INTEGRITY_PROGRESS_EVERY, QUARANTINE_PAGE_MAX, READ_FEED_EVENTS_MAX, SCHEMA_VERSION, STORE_CACHE_BYTES,
     STORE_FILE_NAME,
 };
 use crate::memory::check_cursor;
 use crate::replay::{Job, jobs, replay};
-use crate::{AppendReport, Appended, EventStore, ForkProof, Head, IntegrityReport, QuarantineId, QuarantinedNote};
+use crate::{
+    AppendReport, Appended, EventStore, ForkProof, Head, IntegrityReport, PrivateSpace, QuarantineId, QuarantinedNote,
+    check_private_record,
+};
 
 /// The `format` value in the `meta` table: tells an event store from any other redb file.
 pub const FORMAT_TAG: &[u8] = b"coalition-ledger/event-store";
@@ -59,6 +64,9 @@ const FEED_HEADS: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new(
 const FORK_PROOFS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("fork_proofs");
 const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quarantine");
 const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published");
+/// Added after layout version 1 without a version change: a store without it has no private
+/// records, and the first write creates it.
+const PRIVATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("private");
 
 const META_FORMAT: &str = "format";
 const META_SCHEMA_VERSION: &str = "schema_version";
@@ -165,6 +173,7 @@ fn create_new(data_dir: &Path, file: &Path, ledger: LedgerId) -> Result<(), Stor
         txn.open_table(FORK_PROOFS).map_err(table_error)?;
         txn.open_table(QUARANTINE).map_err(table_error)?;
         txn.open_table(PUBLISHED).map_err(table_error)?;
+        txn.open_table(PRIVATE).map_err(table_error)?;
     }
     txn.commit().map_err(|error| commit_error(&creating, "creating", error))?;
     db.close().map_err(|error| database_error(&creating, "creating", error))?;
@@ -777,5 +786,84 @@ impl EventStore for RedbStore {
 
     fn verify_integrity(&self, progress: &mut dyn FnMut(u64)) -> Result<IntegrityReport, StoreError> {
         self.guard("checking integrity", || self.verify_inner(progress))
+    }
+
+    fn put_private(&self, space: PrivateSpace, id: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        const ACTION: &str = "keeping a private record";
+        check_private_record(id, bytes)?;
+        self.guard(ACTION, || {
+            let file = self.file.as_path();
+            let storage = |error| storage_error(file, ACTION, error);
+            let txn = self.write_txn(ACTION)?;
+            {
+                let mut table = txn.open_table(PRIVATE).map_err(|error| table_error(file, ACTION, error))?;
+                if table.get((space.as_str(), id)).map_err(storage)?.is_some() {
+                    return Ok(false);
+                }
+                table.insert((space.as_str(), id), bytes).map_err(storage)?;
+            }
+            txn.commit().map_err(|error| commit_error(file, ACTION, error))?;
+            Ok(true)
+        })
+    }
+
+    fn get_private(&self, space: PrivateSpace, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        const ACTION: &str = "reading a private record";
+        self.guard(ACTION, || {
+            let txn = self.read_txn(ACTION)?;
+            let table = match txn.open_table(PRIVATE) {
+                Ok(table) => table,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(error) => return Err(table_error(&self.file, ACTION, error)),
+            };
+            let value = table.get((space.as_str(), id)).map_err(|error| storage_error(&self.file, ACTION, error))?;
+            Ok(value.map(|guard| guard.value().to_vec()))
+        })
+    }
+
+    fn delete_private(&self, space: PrivateSpace, id: &str) -> Result<bool, StoreError> {
+        const ACTION: &str = "deleting a private record";
+        self.guard(ACTION, || {
+            let file = self.file.as_path();
+            let txn = self.write_txn(ACTION)?;
+            let removed = {
+                let mut table = txn.open_table(PRIVATE).map_err(|error| table_error(file, ACTION, error))?;
+                let removed = table.remove((space.as_str(), id)).map_err(|error| storage_error(file, ACTION, error))?;
+                removed.is_some()
+            };
+            txn.commit().map_err(|error| commit_error(file, ACTION, error))?;
+            Ok(removed)
+        })
+    }
+
+    fn private_ids(&self, space: PrivateSpace, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        const ACTION: &str = "listing private records";
+        self.guard(ACTION, || {
+            let storage = |error| storage_error(&self.file, ACTION, error);
+            let txn = self.read_txn(ACTION)?;
+            let table = match txn.open_table(PRIVATE) {
+                Ok(table) => table,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(error) => return Err(table_error(&self.file, ACTION, error)),
+            };
+            let space_name = space.as_str();
+            let range = match after {
+                Some(after) => table.range((space_name, after)..).map_err(storage)?,
+                None => table.range((space_name, "")..).map_err(storage)?,
+            };
+            let mut ids = Vec::new();
+            for entry in range {
+                let (key, _) = entry.map_err(storage)?;
+                let (entry_space, id) = key.value();
+                if entry_space != space_name || ids.len() >= limit.min(PRIVATE_PAGE_MAX) {
+                    break;
+                }
+                if after == Some(id) {
+                    continue;
+                }
+                ids.push(id.to_owned());
+            }
+            Ok(ids)
+        })
     }
 }

@@ -318,7 +318,7 @@ fn every_kind_has_a_schema_and_an_example_and_every_file_is_a_kind() {
 
 #[test]
 fn event_kinds_have_one_spelling() {
-    assert_eq!(EventKind::ALL.len(), 20);
+    assert_eq!(EventKind::ALL.len(), 23);
     for kind in EventKind::ALL {
         assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
@@ -346,6 +346,9 @@ fn body_names_its_case_and_references() {
                 | EventKind::KeyRotated
                 | EventKind::EditionProposed
                 | EventKind::EditionCosigned
+                | EventKind::Sealed
+                | EventKind::SealedShredded
+                | EventKind::RecipientRotated
         );
         assert_eq!(names_case, about_a_case, "{kind}");
         if let Some(named) = body.case() {

@@ -8,4 +8,5 @@ mod genesis;
 mod keys;
 mod merkle;
 mod note;
+mod seal;
 mod verify;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier, Mutex};
 
 use coalition_core::event::{EventId, LedgerId, OrgSlug, SignedEvent};
 use coalition_store::{
-    AppendReport, Appended, EventStore, ForkProof, GroupCommitter, Head, IntegrityReport, MemoryStore, QuarantineId,
-    QuarantinedNote, RedbStore, StoreError,
+    AppendReport, Appended, EventStore, ForkProof, GroupCommitter, Head, IntegrityReport, MemoryStore, PrivateSpace,
+    QuarantineId, QuarantinedNote, RedbStore, StoreError,
 };
 
 use crate::support::{Feeds, fork_of, ledger, slug};
@@ -128,6 +128,18 @@ impl EventStore for GatedStore {
     }
     fn verify_integrity(&self, progress: &mut dyn FnMut(u64)) -> Result<IntegrityReport, StoreError> {
         self.inner.verify_integrity(progress)
+    }
+    fn put_private(&self, space: PrivateSpace, id: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        self.inner.put_private(space, id, bytes)
+    }
+    fn get_private(&self, space: PrivateSpace, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_private(space, id)
+    }
+    fn delete_private(&self, space: PrivateSpace, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_private(space, id)
+    }
+    fn private_ids(&self, space: PrivateSpace, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.private_ids(space, after, limit)
     }
 }
 

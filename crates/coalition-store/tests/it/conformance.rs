@@ -8,7 +8,8 @@ use coalition_store::limits::{
     APPEND_BATCH_EVENTS_MAX, QUARANTINE_KEPT_BYTES_MAX, QUARANTINE_PAGE_MAX, QUARANTINE_PREFIX_BYTES,
     QUARANTINE_REASON_BYTES_MAX,
 };
-use coalition_store::{Appended, EventStore, MemoryStore, QuarantineId, RedbStore, StoreError};
+use coalition_store::limits::{PRIVATE_ID_BYTES_MAX, PRIVATE_PAGE_MAX, PRIVATE_RECORD_BYTES_MAX};
+use coalition_store::{Appended, EventStore, MemoryStore, PrivateSpace, QuarantineId, RedbStore, StoreError};
 
 use crate::support::{Feeds, fork_of, ids, ledger, other_ledger, slug, with_prev};
 
@@ -348,6 +349,37 @@ pub fn verify_integrity_walks_everything(store: &dyn EventStore) {
     assert_eq!(calls.last(), Some(&5), "progress ends with the total");
 }
 
+pub fn private_records_are_kept_listed_and_deleted(store: &dyn EventStore) {
+    let (grants, reports) = (PrivateSpace::KeyGrants, PrivateSpace::Reports);
+    assert_eq!(store.private_ids(reports, None, 10).expect("empty list"), Vec::<String>::new());
+    assert!(store.put_private(reports, "r-2", b"second").expect("put"));
+    assert!(store.put_private(reports, "r-1", b"first").expect("put"));
+    assert!(!store.put_private(reports, "r-1", b"other bytes").expect("the first is kept"));
+    assert!(store.put_private(grants, "r-1", b"a grant with the same id").expect("spaces are apart"));
+    assert_eq!(store.get_private(reports, "r-1").expect("get").as_deref(), Some(&b"first"[..]));
+    assert_eq!(store.get_private(grants, "r-1").expect("get").as_deref(), Some(&b"a grant with the same id"[..]));
+    assert_eq!(store.private_ids(reports, None, 10).expect("list"), ["r-1", "r-2"]);
+    assert_eq!(store.private_ids(reports, Some("r-1"), 10).expect("after"), ["r-2"]);
+    assert_eq!(store.private_ids(reports, None, 1).expect("limit"), ["r-1"]);
+    assert_eq!(store.private_ids(grants, None, 10).expect("other space"), ["r-1"]);
+    assert!(store.delete_private(reports, "r-1").expect("delete"));
+    assert!(!store.delete_private(reports, "r-1").expect("already gone"));
+    assert_eq!(store.get_private(reports, "r-1").expect("get"), None);
+    assert_eq!(store.private_ids(reports, None, 10).expect("list"), ["r-2"]);
+    assert_eq!(
+        store.get_private(grants, "r-1").expect("the grant stays").as_deref(),
+        Some(&b"a grant with the same id"[..])
+    );
+    for bad_id in ["", "UPPER", "with space", "a/b", &"x".repeat(PRIVATE_ID_BYTES_MAX + 1)] {
+        let error = store.put_private(reports, bad_id, b"x").expect_err("bad id");
+        assert!(matches!(error, StoreError::PrivateRecordRefused { .. }), "{bad_id:?}: {error:?}");
+    }
+    let error = store.put_private(reports, "big", &vec![0; PRIVATE_RECORD_BYTES_MAX + 1]).expect_err("too big");
+    assert!(matches!(error, StoreError::PrivateRecordRefused { .. }), "{error:?}");
+    store.put_private(reports, "max", &vec![7; PRIVATE_RECORD_BYTES_MAX]).expect("the limit itself");
+    assert!(store.private_ids(reports, None, usize::MAX).expect("list").len() <= PRIVATE_PAGE_MAX);
+}
+
 /// Runs every function of the suite against the stores `$make` builds.
 macro_rules! conformance_suite {
     ($module:ident, $make:path) => {
@@ -409,6 +441,10 @@ macro_rules! conformance_suite {
             #[test]
             fn verify_integrity_walks_everything() {
                 super::verify_integrity_walks_everything(&*$make().store);
+            }
+            #[test]
+            fn private_records_are_kept_listed_and_deleted() {
+                super::private_records_are_kept_listed_and_deleted(&*$make().store);
             }
         }
     };
