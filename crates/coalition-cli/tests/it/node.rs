@@ -222,5 +222,5 @@ fn the_demo_serves_a_fictional_coalition_and_reuses_its_data_on_the_second_run()
     }
     assert_eq!(pages[0], pages[1], "the second run must reuse the first run's ledger");
     let keys = std::fs::read_dir(dir.path().join("demo/keys")).expect("keys").count();
-    assert_eq!(keys, 16, "eight members, a secret and a verifier key each");
+    assert_eq!(keys, 24, "eight members, a secret key, a verifier key and an age identity each");
 }
