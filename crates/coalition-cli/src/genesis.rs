@@ -36,6 +36,7 @@ pub enum GenesisCommand {
 #[command(
     after_help = "Example:\n  coalition genesis init --name \"Demo coalition\" --origin coalition.example \\\n    \
     --member zmina=@keys/zmina.vkey --member crimea-sos=@keys/crimea-sos.vkey \\\n    \
+    --member-recipient zmina=@keys/zmina.recipient --member-recipient crimea-sos=@keys/crimea-sos.recipient \\\n    \
     --listing-quorum 2 --governance-quorum 2 --edition-quorum 2 --exclusion-quorum 2 --out genesis.note"
 )]
 pub struct InitArgs {
@@ -51,6 +52,11 @@ pub struct InitArgs {
     /// A member's display name as SLUG=NAME (defaults to the slug). Repeat.
     #[arg(long = "member-name", value_name = "SLUG=NAME")]
     member_names: Vec<String>,
+    /// A member's encryption recipient as SLUG=RECIPIENT, where RECIPIENT is the age1... text or
+    /// @FILE holding it (`coalition keygen` writes SLUG.recipient). Sealed records and reports are
+    /// encrypted to these; a member without one cannot read them. Repeat.
+    #[arg(long = "member-recipient", value_name = "SLUG=RECIPIENT")]
+    member_recipients: Vec<String>,
     /// How many members must endorse ("person added") before a person is listed.
     #[arg(long)]
     listing_quorum: u32,
@@ -93,7 +99,24 @@ fn init(args: InitArgs) -> Result<Outcome> {
             .filter_map(|spec| spec.split_once('='))
             .find(|(name_slug, _)| *name_slug == slug.as_str())
             .map_or_else(|| slug.to_string(), |(_, name)| name.trim().to_owned());
-        members.push(FoundingMember { slug, name, vkey, recipient: None });
+        let recipient = match args.member_recipients.iter().find_map(|spec| {
+            spec.split_once('=').filter(|(recipient_slug, _)| *recipient_slug == slug.as_str())
+        }) {
+            Some((_, text)) => {
+                let text = files::literal_or_file(text)?;
+                let recipient = coalition_core::seal::Recipient::parse(text.trim())
+                    .with_context(|| format!("--member-recipient {slug}: invalid age recipient"))?;
+                Some(recipient.to_string())
+            }
+            None => None,
+        };
+        members.push(FoundingMember { slug, name, vkey, recipient });
+    }
+    for spec in &args.member_recipients {
+        let known = spec
+            .split_once('=')
+            .is_some_and(|(slug, _)| members.iter().any(|member| member.slug.as_str() == slug));
+        anyhow::ensure!(known, "--member-recipient {spec:?}: expected SLUG=RECIPIENT for a SLUG given with --member");
     }
     members.sort_by(|left, right| left.slug.cmp(&right.slug));
     let doc = GenesisDoc {

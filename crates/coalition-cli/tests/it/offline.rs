@@ -50,6 +50,10 @@ impl Coalition {
                 "crimea-sos=@keys/crimea-sos.vkey",
                 "--member-name",
                 "zmina=ZMINA Human Rights Centre",
+                "--member-recipient",
+                "zmina=@keys/zmina.recipient",
+                "--member-recipient",
+                "crimea-sos=@keys/crimea-sos.recipient",
                 "--listing-quorum",
                 "2",
                 "--governance-quorum",
@@ -113,14 +117,42 @@ fn keygen_writes_a_secret_file_only_its_owner_reads_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("keys/zmina.key")).expect("key").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        for secret in ["keys/zmina.key", "keys/zmina.age"] {
+            let mode = std::fs::metadata(dir.path().join(secret)).expect("secret").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{secret}");
+        }
     }
+    let identity = std::fs::read_to_string(dir.path().join("keys/zmina.age")).expect("identity");
+    let identity = coalition_core::seal::Identity::parse(&identity).expect("an age identity");
+    let recipient = std::fs::read_to_string(dir.path().join("keys/zmina.recipient")).expect("recipient");
+    assert_eq!(recipient.trim(), identity.recipient().to_string(), "the recipient is the identity's");
     let before = std::fs::read(dir.path().join("keys/zmina.key")).expect("key");
     let again = run(dir.path(), &["keygen", "--org", "zmina", "--out", "keys"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("refusing to overwrite"), "{}", stderr(&again));
     assert_eq!(std::fs::read(dir.path().join("keys/zmina.key")).expect("key"), before);
+}
+
+#[test]
+fn the_genesis_carries_each_founders_recipient() {
+    let coalition = Coalition::new();
+    let text = std::fs::read_to_string(coalition.path().join("genesis.note")).expect("genesis");
+    let genesis = coalition_core::genesis::Genesis::parse(&text).expect("genesis");
+    for member in &genesis.doc().members {
+        let file = coalition.path().join(format!("keys/{}.recipient", member.slug));
+        let expected = std::fs::read_to_string(file).expect("recipient file");
+        assert_eq!(member.recipient.as_deref(), Some(expected.trim()), "{}", member.slug);
+    }
+    let unknown = run(
+        coalition.path(),
+        &[
+            "genesis", "init", "--name", "Other", "--origin", "coalition.example", "--member",
+            "zmina=@keys/zmina.vkey", "--member-recipient", "ccl=@keys/zmina.recipient", "--listing-quorum", "1",
+            "--governance-quorum", "1", "--edition-quorum", "1", "--exclusion-quorum", "1", "--out", "other.note",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "a recipient for a slug that is not a member");
+    assert!(stderr(&unknown).contains("--member-recipient"), "{}", stderr(&unknown));
 }
 
 #[test]
