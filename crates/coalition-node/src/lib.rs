@@ -6,9 +6,11 @@
 //! (coalition-server) and NATS (coalition-nats) call into it; it knows neither.
 //!
 //! The write path never forks the node's own feed: seq and prev are assigned under one lock in
-//! the order events are handed to the group committer, an event is durable before anyone can see
-//! it, and a failed commit resets the feed head to what is durable, so nothing that failed is
-//! ever continued.
+//! the order events take their places in the group committer's queue (signing happens after the
+//! lock, in parallel: an event's id is the hash of its text, not of its signature), an event is
+//! durable before anyone can see it (the committer's hook applies it to the projection after the
+//! commit, in feed order), and a failed commit or signature resets the feed head to what is
+//! durable, so nothing that failed is ever continued.
 
 pub mod data_dir;
 pub mod demo;
@@ -235,8 +237,9 @@ struct Inner {
     store: Arc<dyn EventStore>,
     committer: GroupCommitter,
     writer: Mutex<Writer>,
-    state: Mutex<State>,
-    version: AtomicU64,
+    /// Shared with the group committer's hook, which applies the node's own durable events.
+    state: Arc<Mutex<State>>,
+    version: Arc<AtomicU64>,
     demo: bool,
     /// What the replicator last reported (`None`: not replicating).
     replication: Mutex<Option<ReplicationStatus>>,
@@ -342,7 +345,21 @@ impl Node {
             None => genesis.doc().created,
         };
         let demo = genesis.doc().name.contains("fictional");
-        let committer = GroupCommitter::start(Arc::clone(&store))?;
+        let state = Arc::new(Mutex::new(state));
+        let version = Arc::new(AtomicU64::new(replayed));
+        let committer = {
+            let (state, version) = (Arc::clone(&state), Arc::clone(&version));
+            // Our own events, durable now, applied in feed order before their writers hear back.
+            GroupCommitter::with_hook(
+                Arc::clone(&store),
+                Box::new(move |events: &[SignedEvent]| {
+                    let mut state = lock(&state);
+                    for event in events {
+                        apply(&mut state, event.clone(), &version);
+                    }
+                }),
+            )?
+        };
         let inner = Inner {
             genesis,
             key,
@@ -350,8 +367,8 @@ impl Node {
             store,
             committer,
             writer: Mutex::new(Writer { head, last_time }),
-            state: Mutex::new(state),
-            version: AtomicU64::new(replayed),
+            state,
+            version,
             demo,
             replication: Mutex::new(None),
             identity: std::sync::RwLock::new(None),
@@ -480,30 +497,55 @@ impl Node {
             deps.sort();
             deps
         };
-        let (pending, event) = {
+        // Under the writer lock only what chains the feed: seq, prev, time, the signed text and
+        // its id (the hash of the text, not of the signature), and the event's place in the
+        // commit queue. Signing, the slow part, happens after the lock is released, in parallel
+        // with other writers and with the commit in progress; the committer takes the places in
+        // order, so the feed still reaches the store in seq order.
+        let (reservation, text, expected_id) = {
             let mut writer = lock(&inner.writer);
             let (seq, prev) = writer.head.map_or((1, None), |(seq, id)| (seq + 1, Some(id)));
             let time = now_not_before(writer.last_time.max(inner.genesis.doc().created));
             let event = Event { ledger: inner.genesis.ledger_id(), org: org.clone(), seq, prev, time, deps, body };
-            let signed = event.sign(key)?;
-            // Enqueued under the writer lock: the committer sees this feed's events in seq order.
-            let pending = inner.committer.enqueue(signed.clone())?;
-            writer.head = Some((seq, signed.id()));
+            let text = event.to_note_text()?;
+            let id = EventId::of_text(text.as_bytes());
+            let reservation = inner.committer.reserve()?;
+            writer.head = Some((seq, id));
             writer.last_time = time;
-            (pending, signed)
+            (reservation, text, id)
+        };
+        let signed = sign_text(key, text).and_then(|event| {
+            if event.id() == expected_id {
+                Ok(event)
+            } else {
+                Err(SubmitError::Refused(format!(
+                    "the signed event's id {} is not the id {expected_id} its place was reserved for",
+                    event.id()
+                )))
+            }
+        });
+        let (pending, event) = match signed {
+            Ok(event) => {
+                let submitted = (event.id(), event.event().seq);
+                (reservation.fill(event), submitted)
+            }
+            Err(error) => {
+                // Events behind the abandoned place name it as prev, so the store refuses them;
+                // once every event before it is answered, continue from what is durable.
+                reservation.abandon().wait();
+                reset_to_durable_head(inner, org);
+                return Err(error);
+            }
         };
         if let Err(error) = pending.wait() {
             // Whatever failed was never seen by anyone: continue from what is durable.
-            let mut writer = lock(&inner.writer);
-            writer.head = inner.store.head(org).unwrap_or(None);
+            reset_to_durable_head(inner, org);
             tracing::warn!(%error, "commit failed; the feed head is back at the durable head");
             return Err(SubmitError::Store(error));
         }
-        let submitted = Submitted { id: event.id(), seq: event.event().seq };
-        let mut state = lock(&inner.state);
-        // Our own freshly signed event: verified by construction, durable now.
-        apply(&mut state, event, &inner.version);
-        Ok(submitted)
+        // The committer's hook has applied it to the projection before answering.
+        let (id, seq) = event;
+        Ok(Submitted { id, seq })
     }
 
     /// The seq up to which this node's own feed has been published for replication (0: nothing).
@@ -611,6 +653,20 @@ impl Node {
         }
         Ok(report)
     }
+}
+
+/// Signs an event's note text (see [`Event::to_note_text`]) with the organisation's key.
+fn sign_text(key: &SignerKey, text: String) -> Result<SignedEvent, SubmitError> {
+    let note =
+        coalition_core::note::sign_note(&text, &[key]).map_err(|error| SubmitError::Event(EventError::Note(error)))?;
+    Ok(SignedEvent::parse_owned(note)?)
+}
+
+/// After a failed commit: the next event of the feed follows the durable head, so nothing that
+/// failed is ever continued.
+fn reset_to_durable_head(inner: &Inner, org: &OrgSlug) {
+    let mut writer = lock(&inner.writer);
+    writer.head = inner.store.head(org).unwrap_or(None);
 }
 
 fn insert_projection(projector: &mut Projector, event: SignedEvent) -> Result<(), NodeError> {

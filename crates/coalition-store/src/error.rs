@@ -209,6 +209,10 @@ pub enum StoreError {
     /// The [`crate::GroupCommitter`]'s thread has stopped; nothing more is committed through it.
     #[error("the group committer has stopped (the node is shutting down, or its thread panicked)")]
     CommitterStopped,
+    /// A place reserved in the [`crate::GroupCommitter`]'s queue was given up before an event
+    /// was put in it (signing failed): nothing was stored for it.
+    #[error("the event was not signed, so nothing was stored for it")]
+    NotSigned,
 }
 
 impl StoreError {

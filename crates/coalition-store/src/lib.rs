@@ -15,7 +15,8 @@
 //!   kept with [`EventStore::put_fork_proof`], never feed content. One refused event refuses its
 //!   whole batch: nothing partial is stored.
 //! - **Durable before visible.** When `append` returns `Ok`, the batch is on disk (redb's
-//!   `Durability::Immediate`, with two-phase commit; [`MemoryStore`] is of course not durable);
+//!   `Durability::Immediate`, one-phase commit with checksums, see below; [`MemoryStore`] is of
+//!   course not durable);
 //!   no reader sees it before that. Appends are serialised (one write transaction at a time);
 //!   reads run concurrently on consistent snapshots. A node that crashes continues from what is
 //!   durable, so it never signs a second event for a seq it had already published.
@@ -41,24 +42,48 @@
 //! [`GroupCommitter`] batches concurrent appends into one commit, which is what makes many
 //! writers fast (`examples/bench.rs` prints both beside raw redb commit rates).
 //!
-//! Commits use redb's two-phase commit: with the default one-phase commit, an open that finds the
-//! newest commit's pages damaged silently falls back to the previous commit, which could drop an
-//! acknowledged batch; with two-phase commit the same damage is an error at open.
+//! # One-phase commit, and what it guarantees
 //!
-//! One-phase versus two-phase, measured (`coalition bench append` prints both, one event per
-//! commit, on this shared 2-core machine's disk): 1,305 against 230 commits/s in one run, 275
-//! against 147 in another. redb documents one-phase commit as: write the new commit slot, flip
-//! the primary bit, one `fsync`; after a crash the newest slot whose checksums verify is used.
-//! A commit whose `fsync` returned verifies, so acknowledged events survive a crash either way;
-//! what two-phase commit adds is that damage to the newest commit found after a crash is an
-//! error rather than a silent fall-back (and it shuts out redb's theoretical attack on its
-//! non-cryptographic page checksums, which our per-event BLAKE3 and chain checks would catch
-//! anyway). We keep two-phase commit for now: with 64 writers the node reaches about 2,000
-//! appends/s while two-phase commits of 64-event batches alone would allow about 9,000/s
-//! (64 / 6.8 ms), so the second `fsync` is not yet what limits it, and is not worth a weaker
-//! crash guarantee until it is. [`OpenOptions::two_phase_commit`] turns
-//! it off for measurements.
+//! Commits use redb's one-phase commit (its default) with `Durability::Immediate`. redb documents
+//! it as: write the new state and its commit slot with checksums (xxhash, recursively over the
+//! tree), flip the primary bit to that slot, then one `fsync`; after a crash, the newer of the two
+//! commit slots whose checksums verify is used. Two-phase commit adds an `fsync` before the flip,
+//! so that the primary slot is always complete and recovery need not choose by checksum.
 //!
+//! What the node needs is "an acknowledged event is durable, and after a crash the node continues
+//! from what is durable, so it never forks its own feed". One-phase commit keeps it:
+//!
+//! - `append` returns only after the commit's `fsync` returned: the batch and its slot are on
+//!   disk with valid checksums.
+//! - The next commit writes the *other* slot and new pages: redb's design document states that
+//!   committed pages are never modified in place and are freed only once no older transaction
+//!   can need them. A crash while the next commit is written leaves the acknowledged commit
+//!   intact; recovery checks the newer slot's transaction id and checksums and lands either on
+//!   the acknowledged commit or on the new one if it reached the disk whole (its events, never
+//!   acknowledged, are then durable after all: the node continues after them, as after any
+//!   commit).
+//! - Whatever recovery lands on, the node takes its own feed's head from the store at start, so
+//!   the next seq it signs follows what is durable: never a second event at a durable seq.
+//!
+//! What one-phase commit gives up, per redb's documentation: (1) an attacker who controls the
+//! order in which the disk writes pages, can crash the process at will and can put chosen bytes
+//! into a commit could make a torn commit pass xxhash; such an attacker controls the node's
+//! machine (and its signing key) already, and the events themselves are protected by their BLAKE3
+//! ids and chains, checked on every read, which an xxhash collision does not pass. (2) If the
+//! disk later damages the newest commit *and* the node then crashes, recovery may fall back to
+//! the commit before it instead of refusing to open, losing the newest batch; two-phase commit
+//! would report it. Disks that lie about `fsync` defeat both modes (redb says so for two-phase
+//! too). We accept (2) as a media failure that backups and replication (every acknowledged own
+//! event goes to the stream, whose expected-sequence check refuses a second event at a published
+//! seq) must cover, because of what it buys:
+//!
+//! Measured (`coalition bench append`, 2 shared cores): one event per commit, one-phase
+//! 1,305 against two-phase 230 commits/s in one run, 275 against 147 in another; batches of 64
+//! events about twice as fast. Group commit with 64 writers is bounded by 64 events per commit
+//! latency, so two-phase commit caps it below the 10,000 acknowledged appends/s the node must
+//! reach. [`OpenOptions::two_phase_commit`] turns two-phase commit back on (for measurements, or
+//! for an operator who prefers the stricter recovery at a quarter of the write rate).
+
 //! # Start-up and trust
 //!
 //! A node replays its store at start with [`EventStore::for_each_event`]. Every event handed out
@@ -98,7 +123,7 @@ use std::ops::ControlFlow;
 
 use coalition_core::event::{EventId, LedgerId, OrgSlug, SignedEvent};
 
-pub use committer::{GroupCommitter, PendingAppend};
+pub use committer::{Abandoned, DurableHook, GroupCommitter, PendingAppend, Reservation};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use redb_store::{OpenOptions, RedbStore};

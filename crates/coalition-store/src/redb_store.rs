@@ -74,7 +74,7 @@ const META_LEDGER_ID: &str = "ledger_id";
 
 /// Whether commits use redb's two-phase commit unless [`OpenOptions::two_phase_commit`] says
 /// otherwise: see the crate documentation for the measurements and the reasoning.
-const DEFAULT_TWO_PHASE_COMMIT: bool = true;
+const DEFAULT_TWO_PHASE_COMMIT: bool = false;
 
 /// Suffix of the file a new store is built in before it is renamed into place.
 const CREATING_SUFFIX: &str = ".creating";

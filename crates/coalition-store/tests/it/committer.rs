@@ -180,3 +180,58 @@ fn shutdown_commits_what_is_queued() {
     }
     assert_eq!(store.event_count().expect("count"), 50);
 }
+
+#[test]
+fn reserved_places_commit_in_reservation_order_whatever_order_they_are_filled_in() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new(ledger()));
+    let committer = GroupCommitter::start(Arc::clone(&store)).expect("start");
+    let events = Feeds::new().many("zmina", 3);
+    let places: Vec<_> = events.iter().map(|_| committer.reserve().expect("reserve")).collect();
+    // Filled last to first: the committer must still store seq 1, 2, 3 in that order.
+    let pending: Vec<_> =
+        places.into_iter().zip(events.iter().cloned()).rev().map(|(place, event)| place.fill(event)).collect();
+    for pending in pending {
+        assert_eq!(pending.wait().expect("durable"), Appended::Stored);
+    }
+    assert_eq!(store.read_feed(&slug("zmina"), 1, 10).expect("read"), events);
+}
+
+#[test]
+fn an_abandoned_place_stores_nothing_and_what_chained_on_it_is_refused() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new(ledger()));
+    let committer = GroupCommitter::start(Arc::clone(&store)).expect("start");
+    let events = Feeds::new().many("zmina", 2);
+    let first = committer.reserve().expect("reserve");
+    let second = committer.reserve().expect("reserve");
+    let second = second.fill(events[1].clone());
+    first.abandon().wait();
+    let refused = second.wait().expect_err("its prev was never stored");
+    assert!(refused.is_refusal(), "{refused}");
+    assert_eq!(store.event_count().expect("count"), 0);
+    // A dropped reservation is given up too, and the feed continues from what is durable.
+    drop(committer.reserve().expect("reserve"));
+    assert_eq!(committer.submit(events[0].clone()).expect("durable"), Appended::Stored);
+}
+
+#[test]
+fn the_hook_sees_each_stored_event_in_order_before_its_writer_is_answered() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new(ledger()));
+    let seen: Arc<Mutex<Vec<EventId>>> = Arc::default();
+    let hook_seen = Arc::clone(&seen);
+    let committer = GroupCommitter::with_hook(
+        Arc::clone(&store),
+        Box::new(move |events: &[SignedEvent]| {
+            hook_seen.lock().expect("seen").extend(events.iter().map(SignedEvent::id));
+        }),
+    )
+    .expect("start");
+    let events = Feeds::new().many("zmina", 5);
+    for (index, event) in events.iter().enumerate() {
+        assert_eq!(committer.submit(event.clone()).expect("durable"), Appended::Stored);
+        assert_eq!(seen.lock().expect("seen").len(), index + 1, "seen before the answer");
+    }
+    // A duplicate is answered, but not handed to the hook again.
+    assert_eq!(committer.submit(events[0].clone()).expect("answered"), Appended::Duplicate);
+    let expected: Vec<EventId> = events.iter().map(SignedEvent::id).collect();
+    assert_eq!(*seen.lock().expect("seen"), expected);
+}
