@@ -1,7 +1,7 @@
 //! Replication benchmark: latency from a member's write acknowledged on node A to the event
 //! applied on node B (p50, p99) at light load and at 1,000 writes/s, and the catch-up rate of a
 //! new node over a backlog, printed beside the raw JetStream publish rate and the raw
-//! verification rate measured in the same run.
+//! verification rate (on one thread, and on every core) measured in the same run.
 //!
 //! ```text
 //! cargo run --release -p coalition-nats --example bench_replication [-- BACKLOG_EVENTS]
@@ -343,6 +343,24 @@ async fn run(backlog: usize) -> Result<(), Failure> {
     }
     println!("  raw verification (one thread, coalition_core::verify): {verify_rate:.0} events/s");
 
+    // The same verification on every core: checks spread over the threads, the feed rules in order.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let notes: Vec<(u64, String)> =
+        events.iter().enumerate().map(|(index, event)| (index as u64, event.note().to_owned())).collect();
+    let mut verifier = Verifier::new(&genesis);
+    let started = Instant::now();
+    let mut accepted = 0usize;
+    for checked in verifier.check_many(&notes, threads) {
+        accepted +=
+            verifier.accept(checked).iter().filter(|outcome| matches!(outcome, Outcome::Accepted { .. })).count();
+    }
+    let verify_all_cores_rate = accepted as f64 / started.elapsed().as_secs_f64();
+    if accepted != backlog {
+        return Err(format!("the verifier on {threads} threads accepted {accepted} of {backlog}").into());
+    }
+    drop(notes);
+    println!("  raw verification ({threads} threads, Verifier::check_many): {verify_all_cores_rate:.0} events/s");
+
     let server = start_server()?;
     let jetstream = connect(&server.url).await?;
     coalition_nats::ensure_stream(&jetstream, &spec).await?;
@@ -377,13 +395,18 @@ async fn run(backlog: usize) -> Result<(), Failure> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let catch_up_rate = backlog as f64 / started.elapsed().as_secs_f64();
-    let floor = publish_rate.min(verify_rate);
-    let share = catch_up_rate / floor;
-    println!(
-        "  catch-up of a new node (verify, store in memory, project): {catch_up_rate:.0} events/s = {:.0}% of the lower raw rate ({floor:.0} events/s)",
-        share * 100.0
-    );
-    let verdict = if share >= CATCH_UP_SHARE_TARGET { "met" } else { "MISSED" };
-    println!("  target: catch-up at least {:.0}% of the lower raw rate -> {verdict}", CATCH_UP_SHARE_TARGET * 100.0);
+    println!("  catch-up of a new node (verify, store in memory, project): {catch_up_rate:.0} events/s");
+    // The issue's "raw verification rate" is the one-thread figure; the catch-up uses every core,
+    // so the share of the all-core figure is printed and judged too.
+    for (label, verify) in [("one-thread", verify_rate), ("all-core", verify_all_cores_rate)] {
+        let floor = publish_rate.min(verify);
+        let share = catch_up_rate / floor;
+        let verdict = if share >= CATCH_UP_SHARE_TARGET { "met" } else { "MISSED" };
+        println!(
+            "  vs the lower of raw publish and {label} raw verification ({floor:.0} events/s): {:.0}% (target {:.0}%) -> {verdict}",
+            share * 100.0,
+            CATCH_UP_SHARE_TARGET * 100.0
+        );
+    }
     Ok(())
 }
