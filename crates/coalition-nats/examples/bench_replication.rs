@@ -1,7 +1,7 @@
 //! Replication benchmark: latency from a member's write acknowledged on node A to the event
 //! applied on node B (p50, p99) at light load and at 1,000 writes/s, and the catch-up rate of a
 //! new node over a backlog, printed beside the raw JetStream publish rate and the raw
-//! verification rate measured in the same run.
+//! verification rate (on one thread, and on every core) measured in the same run.
 //!
 //! ```text
 //! cargo run --release -p coalition-nats --example bench_replication [-- BACKLOG_EVENTS]
@@ -115,6 +115,25 @@ fn start_server() -> Result<Server, Failure> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(Server { child, url: format!("nats://127.0.0.1:{port}"), _store: store })
+}
+
+/// Clock ticks per second of the CPU times in /proc (Linux's USER_HZ, fixed by its ABI).
+const PROC_TICKS_PER_S: f64 = 100.0;
+
+/// CPU time (user + system, every thread, finished ones included) used so far by process `pid`,
+/// or this process; `None` where /proc is not there. The machine may be shared: CPU time per
+/// event says what the work costs whatever else runs, which wall-clock rates cannot.
+fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |pid| format!("/proc/{pid}/stat"));
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3; utime is field 14.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / PROC_TICKS_PER_S)
+}
+
+fn micros_per_event(cpu: Option<f64>, events: usize) -> String {
+    cpu.map_or_else(|| "n/a".to_owned(), |seconds| format!("{:.1} µs", seconds * 1e6 / events as f64))
 }
 
 fn slug(index: usize) -> Result<OrgSlug, Failure> {
@@ -330,6 +349,7 @@ async fn run(backlog: usize) -> Result<(), Failure> {
     println!("  signed the backlog in {:.1} s", started.elapsed().as_secs_f64());
 
     let mut verifier = Verifier::new(&genesis);
+    let cpu_before = cpu_seconds(None);
     let started = Instant::now();
     let mut accepted = 0usize;
     for (index, event) in events.iter().enumerate() {
@@ -338,10 +358,29 @@ async fn run(backlog: usize) -> Result<(), Failure> {
             verifier.accept(checked).iter().filter(|outcome| matches!(outcome, Outcome::Accepted { .. })).count();
     }
     let verify_rate = accepted as f64 / started.elapsed().as_secs_f64();
+    let verify_cpu = cpu_seconds(None).zip(cpu_before).map(|(after, before)| after - before);
     if accepted != backlog {
         return Err(format!("the verifier accepted {accepted} of {backlog}").into());
     }
     println!("  raw verification (one thread, coalition_core::verify): {verify_rate:.0} events/s");
+
+    // The same verification on every core: checks spread over the threads, the feed rules in order.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let notes: Vec<(u64, String)> =
+        events.iter().enumerate().map(|(index, event)| (index as u64, event.note().to_owned())).collect();
+    let mut verifier = Verifier::new(&genesis);
+    let started = Instant::now();
+    let mut accepted = 0usize;
+    for checked in verifier.check_many(&notes, threads) {
+        accepted +=
+            verifier.accept(checked).iter().filter(|outcome| matches!(outcome, Outcome::Accepted { .. })).count();
+    }
+    let verify_all_cores_rate = accepted as f64 / started.elapsed().as_secs_f64();
+    if accepted != backlog {
+        return Err(format!("the verifier on {threads} threads accepted {accepted} of {backlog}").into());
+    }
+    drop(notes);
+    println!("  raw verification ({threads} threads, Verifier::check_many): {verify_all_cores_rate:.0} events/s");
 
     let server = start_server()?;
     let jetstream = connect(&server.url).await?;
@@ -364,6 +403,8 @@ async fn run(backlog: usize) -> Result<(), Failure> {
     println!("  raw JetStream publish (pipelined, {PUBLISH_WINDOW} in flight): {publish_rate:.0} events/s");
 
     let newcomer = Node::open_in_memory(genesis.clone(), None)?;
+    let server_cpu_before = cpu_seconds(Some(server.child.id()));
+    let cpu_before = cpu_seconds(None);
     let started = Instant::now();
     let _task = replicate(&newcomer, &server.url, &spec, "bench-newcomer").await?;
     loop {
@@ -377,13 +418,26 @@ async fn run(backlog: usize) -> Result<(), Failure> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let catch_up_rate = backlog as f64 / started.elapsed().as_secs_f64();
-    let floor = publish_rate.min(verify_rate);
-    let share = catch_up_rate / floor;
+    let catch_up_cpu = cpu_seconds(None).zip(cpu_before).map(|(after, before)| after - before);
+    let server_cpu = cpu_seconds(Some(server.child.id())).zip(server_cpu_before).map(|(after, before)| after - before);
+    println!("  catch-up of a new node (verify, store in memory, project): {catch_up_rate:.0} events/s");
     println!(
-        "  catch-up of a new node (verify, store in memory, project): {catch_up_rate:.0} events/s = {:.0}% of the lower raw rate ({floor:.0} events/s)",
-        share * 100.0
+        "  CPU time per event: raw verification {}; catch-up {} in the node's process + {} in nats-server",
+        micros_per_event(verify_cpu, backlog),
+        micros_per_event(catch_up_cpu, backlog),
+        micros_per_event(server_cpu, backlog),
     );
-    let verdict = if share >= CATCH_UP_SHARE_TARGET { "met" } else { "MISSED" };
-    println!("  target: catch-up at least {:.0}% of the lower raw rate -> {verdict}", CATCH_UP_SHARE_TARGET * 100.0);
+    // The issue's "raw verification rate" is the one-thread figure; the catch-up uses every core,
+    // so the share of the all-core figure is printed and judged too.
+    for (label, verify) in [("one-thread", verify_rate), ("all-core", verify_all_cores_rate)] {
+        let floor = publish_rate.min(verify);
+        let share = catch_up_rate / floor;
+        let verdict = if share >= CATCH_UP_SHARE_TARGET { "met" } else { "MISSED" };
+        println!(
+            "  vs the lower of raw publish and {label} raw verification ({floor:.0} events/s): {:.0}% (target {:.0}%) -> {verdict}",
+            share * 100.0,
+            CATCH_UP_SHARE_TARGET * 100.0
+        );
+    }
     Ok(())
 }

@@ -12,8 +12,15 @@
 //!   fork); a message on our subject that is not ours (garbage, another ledger, a forgery) is
 //!   logged and stepped over, since readers verify and it cannot enter anyone's feed.
 //! - **Consumer.** A durable consumer (named by the caller, one per node) delivers every message.
-//!   Own-feed events already held are acked; everything else is handed to [`Node::import`];
+//!   Own-feed events already held are acked; everything else is handed to the node's import;
 //!   refused input is quarantined with the reason and acked; garbage never stops the loop.
+//!   - *Catch-up.* Messages already delivered are taken as a chunk (up to
+//!     [`IMPORT_CHUNK_MESSAGES`]). The other organisations' feed notes of a chunk have their
+//!     signatures checked on every core ([`Node::check_notes`]) while the chunk before goes
+//!     through the feed rules, one store commit and the projection
+//!     ([`Node::import_checked`]); its messages are acked only after that commit. Nothing is
+//!     stored before the feed rules accept it, and a key rotation or a new member in the chunk
+//!     before only costs a second signature check of the notes it concerns.
 //!   - *Forks.* When an import finds a fork (two validly signed events of one feed at one seq),
 //!     the node has stored the proof; the consumer publishes it on the forks subject (message id
 //!     derived from the two event ids, so the stream keeps one copy however many nodes publish
@@ -35,7 +42,7 @@ use std::time::Duration;
 
 use coalition_core::event::{OrgSlug, SignedEvent};
 use coalition_core::verify::Tag;
-use coalition_node::{ForkProof, ImportReport, Node, NodeError, NoteStatus, ReplicationStatus};
+use coalition_node::{CheckedNotes, ForkProof, ImportReport, Node, NodeError, NoteStatus, ReplicationStatus};
 use futures::StreamExt;
 
 use crate::{
@@ -320,26 +327,84 @@ async fn consume_loop(node: &Node, jetstream: &JetStream, spec: &StreamSpec, nam
             }
         };
         let mut chunks = messages.ready_chunks(IMPORT_CHUNK_MESSAGES);
-        while let Some(items) = chunks.next().await {
-            let mut notes = Vec::with_capacity(items.len());
-            let mut failed = false;
-            for item in items {
-                match item {
-                    Ok(note) => notes.push(note),
-                    Err(error) if error.is_retryable() => tracing::debug!(%error, "consumer hiccup"),
-                    Err(error) => {
-                        tracing::warn!(%error, "the consumer failed; reopening it");
-                        failed = true;
+        // Two chunks are in hand at a time: while the earlier one goes through the feed rules,
+        // the store and the projection (one core), the later one is received and its signatures
+        // checked (the other cores). The earlier one is finished whether or not a later one
+        // comes, so nothing checked waits on messages that have not arrived.
+        let mut checked: Option<PreparedChunk> = None;
+        let node = importer.node;
+        loop {
+            let receive = async {
+                let items = chunks.next().await?;
+                let mut notes = Vec::with_capacity(items.len());
+                let mut failed = false;
+                for item in items {
+                    match item {
+                        Ok(note) => notes.push(note),
+                        Err(error) if error.is_retryable() => tracing::debug!(%error, "consumer hiccup"),
+                        Err(error) => {
+                            tracing::warn!(%error, "the consumer failed; reopening it");
+                            failed = true;
+                        }
                     }
                 }
-            }
-            importer.handle_chunk(notes).await;
+                Some((prepare_chunk(node, notes).await, failed))
+            };
+            let finish = async {
+                if let Some(chunk) = checked.take() {
+                    importer.finish_chunk(chunk).await;
+                }
+            };
+            let (received, ()) = tokio::join!(receive, finish);
+            let Some((chunk, failed)) = received else { break };
             if failed {
+                importer.finish_chunk(chunk).await;
                 break;
             }
+            checked = Some(chunk);
         }
         tokio::time::sleep(RETRY_DELAY).await;
     }
+}
+
+/// Delivered messages with the plain feed notes among them already checked, waiting for the
+/// feed rules.
+struct PreparedChunk {
+    notes: Vec<ReceivedNote>,
+    /// The tags (stream sequences) of the notes in `checked`, in order.
+    checked_tags: Vec<Tag>,
+    checked: CheckedNotes,
+}
+
+/// Checks the signatures of the plain feed notes of other organisations in `notes` on every
+/// core, without the node's lock, so that it can run while the chunk before is imported. A
+/// single message is not checked ahead: [`Importer::handle`] takes it at once.
+async fn prepare_chunk(node: &Node, notes: Vec<ReceivedNote>) -> PreparedChunk {
+    let mut texts: Vec<(Tag, String)> = Vec::new();
+    if notes.len() > 1 {
+        for note in &notes {
+            if !matches!(note.kind, NoteSubject::Feed(_)) || note.subject_org.as_ref() == node.org() {
+                continue;
+            }
+            if let Ok(text) = std::str::from_utf8(&note.bytes) {
+                texts.push((note.stream_seq, text.to_owned()));
+            }
+        }
+    }
+    let checked_tags: Vec<Tag> = texts.iter().map(|(tag, _)| *tag).collect();
+    let checked = if texts.is_empty() {
+        CheckedNotes::default()
+    } else {
+        let node = node.clone();
+        match tokio::task::spawn_blocking(move || node.check_notes(&texts)).await {
+            Ok(checked) => checked,
+            Err(error) => {
+                tracing::error!(%error, "checking a chunk failed; taking its messages one by one");
+                return PreparedChunk { notes, checked_tags: Vec::new(), checked: CheckedNotes::default() };
+            }
+        }
+    };
+    PreparedChunk { notes, checked_tags, checked }
 }
 
 /// What to do with a message once the node has looked at it.
@@ -351,32 +416,23 @@ enum Verdict {
 }
 
 impl Importer<'_> {
-    /// Imports every plain feed message of `notes` in one call and acks those it took; anything
-    /// else (refused, fork proofs, garbage, own events) goes through [`Self::handle`] one by one.
-    async fn handle_chunk(&mut self, notes: Vec<ReceivedNote>) {
-        if notes.len() == 1 {
-            for note in notes {
-                self.handle(note).await;
-            }
-            return;
-        }
-        let mut texts: Vec<(Tag, String)> = Vec::with_capacity(notes.len());
-        for note in &notes {
-            if !matches!(note.kind, NoteSubject::Feed(_)) || note.subject_org.as_ref() == self.node.org() {
-                continue;
-            }
-            if let Ok(text) = std::str::from_utf8(&note.bytes) {
-                texts.push((note.stream_seq, text.to_owned()));
-            }
-        }
-        let taken: BTreeSet<Tag> = match self.import(texts.clone()).await {
-            Ok(report) => {
-                let refused: BTreeSet<Tag> = report.refused.iter().map(|(tag, _)| *tag).collect();
-                texts.iter().map(|(tag, _)| *tag).filter(|tag| !refused.contains(tag)).collect()
-            }
-            Err(error) => {
-                tracing::error!(%error, "the node could not import a chunk; taking its messages one by one");
-                BTreeSet::new()
+    /// Imports the checked notes of `chunk` in one call and acks those the node took, after
+    /// they are durable; anything else (refused, fork proofs, garbage, own events) goes through
+    /// [`Self::handle`] one by one.
+    async fn finish_chunk(&mut self, chunk: PreparedChunk) {
+        let PreparedChunk { notes, checked_tags, checked } = chunk;
+        let taken: BTreeSet<Tag> = if checked.is_empty() {
+            BTreeSet::new()
+        } else {
+            match self.import_checked(checked).await {
+                Ok(report) => {
+                    let refused: BTreeSet<Tag> = report.refused.iter().map(|(tag, _)| *tag).collect();
+                    checked_tags.into_iter().filter(|tag| !refused.contains(tag)).collect()
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the node could not import a chunk; taking its messages one by one");
+                    BTreeSet::new()
+                }
             }
         };
         for note in notes {
@@ -458,12 +514,23 @@ impl Importer<'_> {
     /// Imports `notes` and publishes the proof of every fork the import found.
     async fn import(&self, notes: Vec<(Tag, String)>) -> Result<ImportReport, NodeError> {
         let report: ImportReport = blocking(self.node, move |node| node.import(notes)).await?;
+        self.publish_found_forks(&report).await;
+        Ok(report)
+    }
+
+    /// Imports notes checked ahead and publishes the proof of every fork the import found.
+    async fn import_checked(&self, notes: CheckedNotes) -> Result<ImportReport, NodeError> {
+        let report: ImportReport = blocking(self.node, move |node| node.import_checked(notes)).await?;
+        self.publish_found_forks(&report).await;
+        Ok(report)
+    }
+
+    async fn publish_found_forks(&self, report: &ImportReport) {
         if !report.forks.is_empty() {
             let found: BTreeSet<(OrgSlug, u64)> = report.forks.iter().cloned().collect();
             tracing::warn!(forks = ?found, "fork found: a member signed two events at one seq; its feed is frozen");
             self.republish_fork_proofs(|proof| found.contains(&(proof.org.clone(), proof.seq))).await;
         }
-        Ok(report)
     }
 
     async fn republish_all_fork_proofs(&self) {

@@ -30,7 +30,7 @@ use coalition_core::event::{Event, EventError, EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
 use coalition_core::keys::SignerKey;
 use coalition_core::time::Timestamp;
-use coalition_core::verify::{Outcome, Rejection, Tag, Verifier};
+use coalition_core::verify::{Checked, KeyBook, Outcome, Rejection, Tag, Verifier};
 use coalition_projector::{Projection, Projector};
 use coalition_store::{EventStore, GroupCommitter, MemoryStore, OpenOptions, StoreError};
 use serde_json::Value;
@@ -609,13 +609,64 @@ impl Node {
 
     /// Verifies notes from elsewhere (a bundle, a peer) and stores and applies the valid ones;
     /// refused ones are reported and skipped. Idempotent.
+    ///
+    /// Notes are taken in windows of [`IMPORT_BATCH_EVENTS`]: each window's parsing, canonical
+    /// form and signatures are checked on every core (see [`Node::check_notes`]) while this
+    /// thread applies the feed rules to the window before, stores it in one commit and projects
+    /// it. Nothing is stored before the feed rules have accepted it.
     pub fn import(&self, notes: impl IntoIterator<Item = (Tag, String)>) -> Result<ImportReport, NodeError> {
-        let inner = &self.inner;
+        let threads = import_check_threads();
         let mut report = ImportReport::default();
+        let mut notes = notes.into_iter();
+        let mut previous: Vec<Checked> = Vec::new();
+        loop {
+            let window: Vec<(Tag, String)> = notes.by_ref().take(IMPORT_BATCH_EVENTS).collect();
+            if window.is_empty() {
+                break;
+            }
+            let book = lock(&self.inner.state).verifier.key_book();
+            let earlier = std::mem::take(&mut previous);
+            let (checked, accepted) =
+                check_while(&book, &window, threads, || self.accept_checked(earlier, &mut report));
+            accepted?;
+            previous = checked;
+        }
+        self.accept_checked(previous, &mut report)?;
+        self.finish_import(&mut report);
+        Ok(report)
+    }
+
+    /// The concurrent half of [`Node::import`]: parses `notes` and checks their canonical form
+    /// and signatures on every core, against a snapshot of the keys the feeds expect now. Takes
+    /// the node's lock only to copy the keys, so a caller can check the next notes while an
+    /// earlier [`Node::import_checked`] runs. A snapshot that a later import makes stale (a key
+    /// rotation, a new member) costs a second signature check there, never a wrong verdict.
+    pub fn check_notes(&self, notes: &[(Tag, String)]) -> CheckedNotes {
+        let book = lock(&self.inner.state).verifier.key_book();
+        let (checked, ()) = check_while(&book, notes, import_check_threads(), || ());
+        CheckedNotes { checked }
+    }
+
+    /// The sequential half of [`Node::import`]: applies the feed rules (ledger, membership, key at
+    /// that seq, chain, time, forks) to notes checked by [`Node::check_notes`], in their order,
+    /// stores the accepted ones in one commit and projects them. Returns what [`Node::import`]
+    /// would have for the same notes.
+    pub fn import_checked(&self, notes: CheckedNotes) -> Result<ImportReport, NodeError> {
+        let mut report = ImportReport::default();
+        self.accept_checked(notes.checked, &mut report)?;
+        self.finish_import(&mut report);
+        Ok(report)
+    }
+
+    /// Applies the feed rules to `checked` in order, then stores and projects what they accepted.
+    fn accept_checked(&self, checked: Vec<Checked>, report: &mut ImportReport) -> Result<(), NodeError> {
+        if checked.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.inner;
         let mut batch: Vec<SignedEvent> = Vec::new();
         let mut state = lock(&inner.state);
-        for (tag, note) in notes {
-            let checked = state.verifier.check_owned(tag, note);
+        for checked in checked {
             for outcome in state.verifier.accept(checked) {
                 match outcome {
                     Outcome::Accepted { event, .. } => batch.push(*event),
@@ -638,11 +689,14 @@ impl Node {
                     _ => {}
                 }
             }
-            if batch.len() >= IMPORT_BATCH_EVENTS {
-                report.stored += store_batch(inner, &mut state, &mut batch)?;
-            }
         }
         report.stored += store_batch(inner, &mut state, &mut batch)?;
+        Ok(())
+    }
+
+    /// Ends an import: every event still waiting for its predecessor is refused.
+    fn finish_import(&self, report: &mut ImportReport) {
+        let mut state = lock(&self.inner.state);
         for outcome in state.verifier.finish() {
             if let Outcome::Rejected { tag, reason, .. } = outcome {
                 if matches!(reason, Rejection::SeqGap { .. }) {
@@ -651,7 +705,6 @@ impl Node {
                 report.refused.push((tag, reason.to_string()));
             }
         }
-        Ok(report)
     }
 }
 
@@ -667,6 +720,86 @@ fn sign_text(key: &SignerKey, text: String) -> Result<SignedEvent, SubmitError> 
 fn reset_to_durable_head(inner: &Inner, org: &OrgSlug) {
     let mut writer = lock(&inner.writer);
     writer.head = inner.store.head(org).unwrap_or(None);
+}
+
+/// Most threads that check signatures during an import (fewer on fewer cores).
+pub const IMPORT_CHECK_THREADS_MAX: usize = 8;
+/// Notes a checking thread takes at a time: small enough that the threads finish together
+/// whatever else one of them does, large enough that taking them costs nothing measurable.
+const CHECK_STEP_NOTES: usize = 16;
+
+fn import_check_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |count| count.get()).clamp(1, IMPORT_CHECK_THREADS_MAX)
+}
+
+/// Notes parsed and signature-checked by [`Node::check_notes`], in the order given, waiting for
+/// [`Node::import_checked`] to apply the feed rules. Only the node makes them, and holding one
+/// admits nothing: the feed rules still decide, and re-check any signature checked under a key
+/// that is no longer the one expected.
+#[derive(Debug, Default)]
+pub struct CheckedNotes {
+    checked: Vec<Checked>,
+}
+
+impl CheckedNotes {
+    /// How many notes it holds.
+    pub fn len(&self) -> usize {
+        self.checked.len()
+    }
+
+    /// Whether it holds no note.
+    pub fn is_empty(&self) -> bool {
+        self.checked.is_empty()
+    }
+}
+
+/// Checks `notes` against `book` on up to `threads` threads while this thread first runs
+/// `meanwhile` and then joins the checking. Threads take notes a few at a time from a shared
+/// counter, so the work is shared evenly whatever `meanwhile` costs. Returns the checks in the
+/// order of `notes`, and what `meanwhile` returned.
+fn check_while<R>(
+    book: &KeyBook,
+    notes: &[(Tag, String)],
+    threads: usize,
+    meanwhile: impl FnOnce() -> R,
+) -> (Vec<Checked>, R) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_and_check = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(CHECK_STEP_NOTES, Ordering::Relaxed);
+            if start >= notes.len() {
+                return done;
+            }
+            let end = (start + CHECK_STEP_NOTES).min(notes.len());
+            done.extend((start..end).map(|index| (index, book.check(notes[index].0, &notes[index].1))));
+        }
+    };
+    // No helper for a handful of notes: starting a thread would cost more than it saves.
+    let helpers = threads.saturating_sub(1).min(notes.len().div_ceil(CHECK_STEP_NOTES).saturating_sub(1));
+    let (indexed, outcome) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..helpers).map(|_| scope.spawn(take_and_check)).collect();
+        let outcome = meanwhile();
+        let mut indexed = take_and_check();
+        for worker in workers {
+            // A helper can only fail by panicking (a bug); its notes are checked again below.
+            if let Ok(more) = worker.join() {
+                indexed.extend(more);
+            }
+        }
+        (indexed, outcome)
+    });
+    let mut slots: Vec<Option<Checked>> = Vec::with_capacity(notes.len());
+    slots.resize_with(notes.len(), || None);
+    for (index, checked) in indexed {
+        slots[index] = Some(checked);
+    }
+    let checked = slots
+        .into_iter()
+        .zip(notes)
+        .map(|(slot, (tag, note))| slot.unwrap_or_else(|| book.check(*tag, note)))
+        .collect();
+    (checked, outcome)
 }
 
 fn insert_projection(projector: &mut Projector, event: SignedEvent) -> Result<(), NodeError> {

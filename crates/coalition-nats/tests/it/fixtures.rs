@@ -94,8 +94,13 @@ impl FeedWriter {
     /// Signs and records the next event of `org`.
     pub fn write(&mut self, org: &str) -> SignedEvent {
         let name = format!("Test Person {}", self.clock_seconds);
-        let event = self.next(org, case_opened(&name));
-        let signed = event.sign(&key(org)).expect("sign test event");
+        self.write_with(org, case_opened(&name), &key(org))
+    }
+
+    /// Signs the next event of `org` with `body` by `signer` (the org's key after a rotation),
+    /// and records it.
+    pub fn write_with(&mut self, org: &str, body: Body, signer: &SignerKey) -> SignedEvent {
+        let signed = self.next(org, body).sign(signer).expect("sign test event");
         self.heads.insert(org.to_owned(), (signed.event().seq, signed.id()));
         signed
     }

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use coalition_core::body::EventKind;
+use coalition_core::body::{EventKind, parse_body};
 use coalition_core::event::{Event, EventId, LedgerId, SignedEvent};
+use coalition_core::keys::SignerKey;
 use coalition_core::time::Timestamp;
 use coalition_nats::replication::run_replication;
 use coalition_nats::{ConnectSettings, StreamSpec};
@@ -399,4 +400,71 @@ async fn the_replicator_reports_its_progress_to_the_node() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Events of one feed published before a new node starts, so they reach it together.
+const BACKLOG_EVENTS: usize = 150;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_node_catches_up_a_backlog_with_a_forgery_and_a_key_rotation_inside_it() {
+    let server = NatsServer::start();
+    let client = coalition_nats::connect(&server.url(), &ConnectSettings::default()).await.expect("connect");
+    let jetstream = coalition_nats::jetstream(client, Duration::from_secs(2));
+    let spec = StreamSpec::single_server(genesis().ledger_id());
+    coalition_nats::ensure_stream(&jetstream, &spec).await.expect("stream");
+
+    // zmina writes, rotates its key half way, and goes on with the new key.
+    let zmina = slug("zmina");
+    let new_key = SignerKey::from_seed(key("zmina").name().clone(), [42; 32]);
+    let rotated_at = BACKLOG_EVENTS / 2;
+    let mut writer = FeedWriter::new();
+    let mut events: Vec<SignedEvent> = (0..rotated_at).map(|_| writer.write("zmina")).collect();
+    let rotation = parse_body(EventKind::KeyRotated, &json!({"vkey": new_key.verifier_key().to_string()}).to_string())
+        .expect("body");
+    events.push(writer.write_with("zmina", rotation, &key("zmina")));
+    while events.len() < BACKLOG_EVENTS {
+        let body = crate::fixtures::case_opened(&format!("After rotation {}", events.len()));
+        events.push(writer.write_with("zmina", body, &new_key));
+    }
+    // A forgery before the genuine event of its seq, and the first event after the rotation
+    // signed with the retired key (valid under the key a snapshot taken before the rotation holds).
+    let forged_at = rotated_at / 2;
+    let forged = events[forged_at].note().replacen("Test Person", "Test Persom", 1);
+    assert_ne!(forged, events[forged_at].note(), "the forgery changed the note");
+    let first_new = rotated_at + 1;
+    let stale = events[first_new].event().clone().sign(&key("zmina")).expect("sign with the old key");
+    let mut payloads: Vec<Vec<u8>> = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        if index == forged_at {
+            payloads.push(forged.clone().into_bytes());
+        }
+        if index == first_new {
+            payloads.push(stale.note().as_bytes().to_vec());
+        }
+        payloads.push(event.note().as_bytes().to_vec());
+    }
+    for payload in payloads {
+        jetstream.publish(spec.feed_subject(&zmina), payload.into()).await.expect("publish").await.expect("stored");
+    }
+
+    let member = start_member("ccl", &server.url()).await;
+    let last = events.last().map(|event| (event.event().seq, event.id())).expect("events");
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    while member.node.heads().get(&zmina) != Some(&last) || member.node.quarantine_count().expect("count") < 2 {
+        assert!(Instant::now() < deadline, "no catch-up in time: {:?}", member.node.heads().get(&zmina));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let quarantined = member.node.quarantined(coalition_node::QuarantineId(0), 10).expect("quarantine");
+    assert_eq!(quarantined.len(), 2, "{quarantined:?}");
+    let reason_of = |bytes: &[u8]| {
+        quarantined.iter().find(|note| note.kept == bytes).map(|note| note.reason.clone()).expect("quarantined")
+    };
+    let forged_reason = reason_of(forged.as_bytes());
+    assert!(forged_reason.starts_with("bad signature"), "{forged_reason}");
+    let stale_reason = reason_of(stale.note().as_bytes());
+    assert!(stale_reason.contains("names key"), "{stale_reason}");
+    for (seq, event) in (1u64..).zip(&events) {
+        assert_eq!(member.node.event(&event.id()).expect("read").map(|held| held.event().seq), Some(seq));
+    }
+    assert!(!member.task.is_finished(), "the replicator stays up");
 }

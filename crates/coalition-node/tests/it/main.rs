@@ -2,5 +2,6 @@
 
 mod demo;
 mod edition;
+mod import;
 mod support;
 mod write_path;
