@@ -14,13 +14,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use coalition_core::body::{Body, Digest};
-use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
+use coalition_core::body::{Body, Digest, FrontierEntry};
+use coalition_core::event::{EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
-use coalition_core::keys::KeyId;
 use coalition_core::time::Timestamp;
 use coalition_core::verify::Tag;
-use coalition_projector::{EditionList, Projection, Projector, ProposalOutcome, ProposedChange};
+use coalition_projector::{
+    EditionEntry, EditionError, EditionList, ListEntry, PreparedEvent, Projection, Projector, ProposalOutcome,
+    ProposedChange,
+};
 use coalition_server::client::PublicClient;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -189,12 +191,11 @@ struct WithoutEffect {
     reason: String,
 }
 
-/// An accepted event as the audit keeps it: without its note text, which it no longer needs.
+/// An accepted event as the audit keeps it: in the projector's compact form, without its note
+/// text, which it no longer needs.
 #[derive(Clone)]
 struct KeptEvent {
-    id: EventId,
-    key_id: KeyId,
-    event: Event,
+    event: PreparedEvent,
     frozen: bool,
 }
 
@@ -223,7 +224,7 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
             Kept::Frozen(signed) => (signed, true),
         };
         let (id, key_id) = (signed.id(), signed.key_id());
-        kept.push(KeptEvent { id, key_id, event: signed.into_event(), frozen });
+        kept.push(KeptEvent { event: PreparedEvent::new(id, signed.into_event(), key_id), frozen });
     };
     let bar = progress.counter("verifying", total_notes(&views));
     let mut tick = |done: u64| bar.set_position(done);
@@ -266,7 +267,7 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     let feeds = feed_reports(&report, &kept, &forks);
     let verified_s = started.elapsed().as_secs_f64();
     let bar = progress.counter("projecting and checking editions", 0);
-    let (mut projector, edition_results) = replay(&genesis, kept, &forks)?;
+    let (mut projector, edition_results) = replay(&genesis, kept, &forks, threads)?;
     let projection = projector.projection();
     bar.finish_and_clear();
     if args.stats {
@@ -596,36 +597,37 @@ fn replay(
     genesis: &Genesis,
     kept: Vec<KeptEvent>,
     forks: &[(OrgSlug, u64)],
+    threads: usize,
 ) -> Result<(Projector, HashMap<EventId, EditionResult>)> {
-    let mut feeds: BTreeMap<OrgSlug, Vec<KeptEvent>> = BTreeMap::new();
-    for kept_event in kept {
-        feeds.entry(kept_event.event.org.clone()).or_default().push(kept_event);
+    // Each feed as (seq, index in `kept`), in seq order: the events stay where they are.
+    let mut feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>> = BTreeMap::new();
+    for (index, kept_event) in kept.iter().enumerate() {
+        feeds.entry(kept_event.event.org().clone()).or_default().push((kept_event.event.seq(), index));
     }
     for events in feeds.values_mut() {
-        events.sort_by_key(|kept_event| kept_event.event.seq);
+        events.sort_by_key(|(seq, _)| *seq);
     }
-    let mut editions: Vec<(EventId, Vec<coalition_core::body::FrontierEntry>)> = feeds
-        .values()
-        .flatten()
-        .filter_map(|kept_event| match &kept_event.event.body {
-            Body::EditionProposed(edition) => Some((kept_event.id, edition.frontier.clone())),
-            _ => None,
+    let mut editions: Vec<(EventId, Vec<FrontierEntry>)> = kept
+        .iter()
+        .filter_map(|kept_event| {
+            kept_event.event.edition_frontier().map(|frontier| (kept_event.event.id(), frontier.to_vec()))
         })
         .collect();
     editions.sort_by_key(|(_, frontier)| frontier.iter().map(|head| head.seq).sum::<u64>());
 
     let mut results = HashMap::new();
-    let mut cuts: Vec<(EventId, Vec<coalition_core::body::FrontierEntry>, BTreeMap<OrgSlug, u64>)> = Vec::new();
+    let mut cuts: Vec<(EventId, Vec<FrontierEntry>, BTreeMap<OrgSlug, u64>)> = Vec::new();
     for (edition, frontier) in editions {
         let missing = frontier.iter().find(|head| {
             let named = feeds.get(&head.org).and_then(|events| {
-                let first = events.partition_point(|kept_event| kept_event.event.seq < head.seq);
+                let first = events.partition_point(|(seq, _)| *seq < head.seq);
                 events[first..]
                     .iter()
-                    .take_while(|kept_event| kept_event.event.seq == head.seq)
+                    .take_while(|(seq, _)| *seq == head.seq)
+                    .map(|(_, index)| &kept[*index])
                     .find(|kept_event| !kept_event.frozen)
             });
-            named.is_none_or(|kept_event| kept_event.id != head.id)
+            named.is_none_or(|kept_event| kept_event.event.id() != head.id)
         });
         match missing {
             Some(head) => {
@@ -643,11 +645,11 @@ fn replay(
     };
     let monotone = cuts.windows(2).all(|pair| covers(&pair[1].2, &pair[0].2));
 
-    let mut replayer = Replayer::new(genesis, feeds, forks, monotone);
+    let mut replayer = Replayer::new(genesis, kept, feeds, forks, monotone);
     for (edition, frontier, cut) in cuts {
         replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
         let events = replayer.included.values().map(|included| *included as u64).sum();
-        let result = match EditionList::from_projection(&frontier, replayer.projector.projection(), events) {
+        let result = match edition_list(&frontier, replayer.projector.projection(), events, threads)? {
             Ok(list) => EditionResult::Computed { count: list.count(), root: list.root, list_hash: list.list_hash },
             Err(error) => EditionResult::Unreproducible { reason: error.to_string() },
         };
@@ -657,11 +659,42 @@ fn replay(
     Ok((replayer.projector, results))
 }
 
+/// The list at `frontier` of `projection` (which holds exactly the events at or below it), its
+/// entries written on `threads` threads: the fold waits meanwhile, so every core writes. The
+/// outer error is an internal one (a thread panicked); the inner one is the edition's.
+fn edition_list(
+    frontier: &[FrontierEntry],
+    projection: &Projection,
+    events: u64,
+    threads: usize,
+) -> Result<Result<EditionList, EditionError>> {
+    let entries: Vec<ListEntry<'_>> = projection.list_entries().collect();
+    let chunk_len = entries.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<std::thread::Result<Result<Vec<_>, EditionError>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(EditionEntry::write).collect()))
+            .collect();
+        workers.into_iter().map(|worker| worker.join()).collect()
+    });
+    let mut written = Vec::with_capacity(entries.len());
+    for part in parts {
+        match part {
+            Ok(Ok(part)) => written.extend(part),
+            Ok(Err(error)) => return Ok(Err(error)),
+            Err(_) => bail!("internal error: a thread writing an edition's list panicked"),
+        }
+    }
+    Ok(EditionList::from_written(frontier, projection, written, events))
+}
+
 /// A projector over a growing prefix of every feed.
 struct Replayer<'a> {
     genesis: &'a Genesis,
-    /// Each feed's events in seq order; `None` once moved into the projector.
-    feeds: BTreeMap<OrgSlug, Vec<Option<KeptEvent>>>,
+    /// Every kept event; `None` once moved into the projector.
+    events: Vec<Option<KeptEvent>>,
+    /// Each feed as (seq, index in `events`), in seq order.
+    feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>>,
     forks: &'a [(OrgSlug, u64)],
     /// Whether prefixes only grow, so events can be moved into the projector.
     move_events: bool,
@@ -675,13 +708,14 @@ struct Replayer<'a> {
 impl<'a> Replayer<'a> {
     fn new(
         genesis: &'a Genesis,
-        feeds: BTreeMap<OrgSlug, Vec<KeptEvent>>,
+        events: Vec<KeptEvent>,
+        feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>>,
         forks: &'a [(OrgSlug, u64)],
         move_events: bool,
     ) -> Self {
-        let feeds = feeds.into_iter().map(|(org, events)| (org, events.into_iter().map(Some).collect())).collect();
         Self {
             genesis,
+            events: events.into_iter().map(Some).collect(),
             feeds,
             forks,
             move_events,
@@ -698,9 +732,7 @@ impl<'a> Replayer<'a> {
             .iter()
             .map(|(org, events)| {
                 let head = head_of(org);
-                // Taken events sit in the prefix already included, below every head asked for.
-                let target = events.partition_point(|slot| slot.as_ref().is_none_or(|kept| kept.event.seq <= head));
-                (org.clone(), target)
+                (org.clone(), events.partition_point(|(seq, _)| *seq <= head))
             })
             .collect();
         let behind = targets.iter().any(|(org, target)| self.included.get(org).copied().unwrap_or(0) > *target)
@@ -723,21 +755,24 @@ impl<'a> Replayer<'a> {
                 self.forks_recorded[index] = true;
             }
         }
-        let mut batch: Vec<(Timestamp, EventId, KeyId, Event)> = Vec::new();
+        let mut batch: Vec<(Timestamp, EventId, usize)> = Vec::new();
         for (org, target) in targets {
             let done = self.included.entry(org.clone()).or_insert(0);
-            let Some(events) = self.feeds.get_mut(&org) else { continue };
-            for slot in &mut events[*done..target] {
-                let kept_event = if self.move_events { slot.take() } else { slot.clone() };
-                let Some(kept_event) = kept_event else { bail!("internal error: an event was replayed twice") };
-                batch.push((kept_event.event.time, kept_event.id, kept_event.key_id, kept_event.event));
+            let Some(events) = self.feeds.get(&org) else { continue };
+            for (_, index) in &events[*done..target] {
+                let Some(kept_event) = &self.events[*index] else {
+                    bail!("internal error: an event was replayed twice")
+                };
+                batch.push((kept_event.event.time(), kept_event.event.id(), *index));
             }
             *done = target;
         }
         // In (time, id) order the projector folds each event onto what it holds, without re-folding.
-        batch.sort_unstable_by_key(|(time, id, _, _)| (*time, *id));
-        for (_, id, key_id, event) in batch {
-            self.projector.insert_event(id, event, key_id).with_context(|| format!("projecting event {id}"))?;
+        batch.sort_unstable_by_key(|(time, id, _)| (*time, *id));
+        for (_, id, index) in batch {
+            let kept_event = if self.move_events { self.events[index].take() } else { self.events[index].clone() };
+            let Some(kept_event) = kept_event else { bail!("internal error: an event was replayed twice") };
+            self.projector.insert_prepared(kept_event.event).with_context(|| format!("projecting event {id}"))?;
         }
         Ok(())
     }
@@ -841,9 +876,9 @@ fn governance_reports(projection: &Projection) -> Vec<GovernanceReport> {
 fn feed_reports(report: &events::BundleReport, kept: &[KeptEvent], forks: &[(OrgSlug, u64)]) -> Vec<FeedReport> {
     let mut times: BTreeMap<&OrgSlug, (u64, Timestamp, Timestamp)> = BTreeMap::new();
     for kept_event in kept.iter().filter(|kept| !kept.frozen) {
-        let time = kept_event.event.time;
+        let time = kept_event.event.time();
         times
-            .entry(&kept_event.event.org)
+            .entry(kept_event.event.org())
             .and_modify(|(count, first, last)| {
                 *count += 1;
                 *first = (*first).min(time);

@@ -333,32 +333,38 @@ fn check_batch(
     sink: &mut Option<&mut dyn FnMut(Kept)>,
 ) -> Vec<CheckedLine> {
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // Each step's results stay together with the step's first line: a checked line is large, so
+    // it is moved once into its step and once into the batch, never sorted.
     let take_and_check = || {
-        let mut done = Vec::new();
+        let mut steps: Vec<(usize, Vec<CheckedLine>)> = Vec::new();
         loop {
             let start = next.fetch_add(CHECK_STEP_LINES, std::sync::atomic::Ordering::Relaxed);
             if start >= lines.len() {
-                return done;
+                return steps;
             }
             let end = (start + CHECK_STEP_LINES).min(lines.len());
-            done.extend((start..end).map(|index| (index, check_line(book, &lines[index]))));
+            steps.push((start, lines[start..end].iter().map(|line| check_line(book, line)).collect()));
         }
     };
-    let mut indexed: Vec<(usize, CheckedLine)> = std::thread::scope(|scope| {
+    let mut steps: Vec<(usize, Vec<CheckedLine>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(take_and_check)).collect();
         accept_batch(report, previous, sink);
-        let mut indexed = take_and_check();
+        let mut steps = take_and_check();
         for worker in workers {
             // A worker can only fail by panicking, which is a bug: say so rather than lose lines.
             match worker.join() {
-                Ok(more) => indexed.extend(more),
+                Ok(more) => steps.extend(more),
                 Err(_) => eprintln!("internal error: a verification thread panicked; results are incomplete"),
             }
         }
-        indexed
+        steps
     });
-    indexed.sort_unstable_by_key(|(index, _)| *index);
-    indexed.into_iter().map(|(_, checked)| checked).collect()
+    steps.sort_unstable_by_key(|(start, _)| *start);
+    let mut checked = Vec::with_capacity(lines.len());
+    for (_, step) in steps {
+        checked.extend(step);
+    }
+    checked
 }
 
 /// Applies the feed rules to a checked batch, in order.

@@ -16,7 +16,7 @@ use coalition_core::event::{EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
 use coalition_core::merkle::{self, HASH_BYTES, MerkleError};
 
-use crate::list::ListError;
+use crate::list::{ListEntry, ListError, ListSummary};
 use crate::projector::{InsertError, Projector};
 use crate::state::{Projection, Status};
 
@@ -59,6 +59,10 @@ pub enum EditionError {
         /// One of them.
         example: EventId,
     },
+    /// Entries given as a projection's list are not that list's (see
+    /// [`EditionList::from_written`]).
+    #[error("the entries given are not those of the projection's list")]
+    EntriesNotOfList,
     /// The projector refused an event (another ledger, a limit).
     #[error("projection: {0}")]
     Projector(#[from] InsertError),
@@ -77,6 +81,15 @@ pub struct EditionEntry {
     pub status: Status,
     /// The entry's canonical JSON (docs/PROTOCOL.md §12.10): the exact bytes of its Merkle leaf.
     pub canonical: String,
+}
+
+impl EditionEntry {
+    /// Writes one entry of a list: its canonical JSON and its Merkle leaf hash.
+    pub fn write(entry: &ListEntry<'_>) -> Result<(Self, [u8; HASH_BYTES]), EditionError> {
+        let canonical = entry.to_canonical()?;
+        let leaf_hash = merkle::leaf_hash(canonical.as_bytes());
+        Ok((Self { case: entry.case, status: entry.status, canonical }, leaf_hash))
+    }
 }
 
 /// The list at a frontier, with what an edition states about it.
@@ -249,17 +262,36 @@ impl EditionList {
         projection: &Projection,
         events: u64,
     ) -> Result<Self, EditionError> {
+        let written = projection.list_entries().map(|entry| EditionEntry::write(&entry)).collect::<Result<_, _>>()?;
+        Self::from_written(frontier, projection, written, events)
+    }
+
+    /// [`Self::from_projection`] from entries already written with [`EditionEntry::write`],
+    /// one per entry of `projection`'s list, in its order: writing each entry is independent of
+    /// the others, so a caller may spread it over threads. Entries that are not the list's (a
+    /// case missing, added or out of order) give [`EditionError::EntriesNotOfList`].
+    pub fn from_written(
+        frontier: &[FrontierEntry],
+        projection: &Projection,
+        written: Vec<(EditionEntry, [u8; HASH_BYTES])>,
+        events: u64,
+    ) -> Result<Self, EditionError> {
         if let Some(first) = projection.waiting().first() {
             return Err(EditionError::NotClosed { waiting: projection.waiting().len(), example: first.id });
         }
-        let mut entries = Vec::new();
-        let mut leaf_hashes = Vec::new();
-        for entry in projection.list_entries() {
-            let canonical = entry.to_canonical()?;
-            leaf_hashes.push(merkle::leaf_hash(canonical.as_bytes()));
-            entries.push(EditionEntry { case: entry.case, status: entry.status, canonical });
+        let mut cases = projection
+            .cases()
+            .filter(|case| case.status().is_in_list() && case.status_date().is_some())
+            .map(|case| case.id());
+        let of_list = written.iter().all(|(entry, _)| cases.next() == Some(entry.case)) && cases.next().is_none();
+        if !of_list {
+            return Err(EditionError::EntriesNotOfList);
         }
-        let list_hash = projection.list_summary()?.hash;
+        let (entries, leaf_hashes): (Vec<EditionEntry>, Vec<[u8; HASH_BYTES]>) = written.into_iter().unzip();
+        // The entries are written once: the list hash is taken over the same texts, and kept as
+        // the projection's list summary (the projection has not changed since).
+        let list_hash = crate::list::hash_of_entries(projection.ledger(), entries.iter().map(|entry| &entry.canonical));
+        let _ = projection.list.set(Ok(ListSummary { count: entries.len(), hash: list_hash }));
         let root = Digest::from_bytes(merkle::root(&leaf_hashes));
         Ok(Self { frontier: frontier.to_vec(), entries, leaf_hashes, root, list_hash, events })
     }

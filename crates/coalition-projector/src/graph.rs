@@ -75,6 +75,7 @@ impl StoredEvent {
 }
 
 /// An event handed to [`Graph::insert`].
+#[derive(Debug, Clone)]
 pub(crate) struct NewEvent {
     pub(crate) id: EventId,
     pub(crate) time: Timestamp,

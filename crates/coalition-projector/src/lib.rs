@@ -40,7 +40,7 @@ pub use edition::{
     list_at_frontier, verify_inclusion,
 };
 pub use list::{Counts, LIST_FORMAT, ListEntry, ListError, ListSummary};
-pub use projector::{InsertError, InsertOutcome, Projector};
+pub use projector::{InsertError, InsertOutcome, PreparedEvent, Projector};
 pub use state::{
     Assessment, CaseView, CriterionClaim, Detention, Edition, Member, PendingWork, Projection, Proposal,
     ProposalOutcome, ProposedChange, Reasoning, Status, StatusChange, WaitingEvent,

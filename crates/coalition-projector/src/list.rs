@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use coalition_core::body::{Criterion, Digest, Facts, Region, ReleaseCircumstances, Sign};
 use coalition_core::canonical::{CanonicalError, check_canonical, to_canonical_profile};
-use coalition_core::event::{EventId, OrgSlug};
+use coalition_core::event::{EventId, LedgerId, OrgSlug};
 use coalition_core::time::Date;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -178,21 +178,50 @@ impl Projection {
 /// sort as `entries`, `format`, `ledger`; each entry is written canonically on its own, which
 /// gives the same bytes as canonicalising the whole document at once.
 fn write_document(projection: &Projection, mut sink: impl FnMut(&str)) -> Result<usize, ListError> {
+    let mut failed = None;
+    let count = write_document_of(
+        projection.ledger(),
+        projection.list_entries().map_while(|entry| entry.to_canonical().map_err(|error| failed = Some(error)).ok()),
+        &mut sink,
+    );
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(count),
+    }
+}
+
+/// Writes the canonical list document of `ledger` around entries already written canonically
+/// (sorted by case id); returns how many there were.
+fn write_document_of<S: AsRef<str>>(
+    ledger: LedgerId,
+    entries: impl IntoIterator<Item = S>,
+    mut sink: impl FnMut(&str),
+) -> usize {
     sink("{\"entries\":[");
     let mut count = 0;
-    for entry in projection.list_entries() {
+    for entry in entries {
         if count > 0 {
             sink(",");
         }
-        sink(&entry.to_canonical()?);
+        sink(entry.as_ref());
         count += 1;
     }
     sink("],\"format\":\"");
     sink(LIST_FORMAT);
     sink("\",\"ledger\":\"");
-    sink(&projection.ledger().to_string());
+    sink(&ledger.to_string());
     sink("\"}");
-    Ok(count)
+    count
+}
+
+/// The BLAKE3 hash of the canonical list document of `ledger` whose entries, sorted by case id,
+/// are `entries` in canonical JSON: the list hash, without writing the entries a second time.
+pub(crate) fn hash_of_entries<S: AsRef<str>>(ledger: LedgerId, entries: impl IntoIterator<Item = S>) -> Digest {
+    let mut hasher = blake3::Hasher::new();
+    write_document_of(ledger, entries, |part| {
+        hasher.update(part.as_bytes());
+    });
+    Digest::from_bytes(*hasher.finalize().as_bytes())
 }
 
 pub(crate) fn summarise(projection: &Projection) -> Result<ListSummary, ListError> {

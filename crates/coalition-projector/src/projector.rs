@@ -6,9 +6,11 @@
 //! name every head it knows, however many share one second); any other ready event marks the
 //! projection stale, and the next read re-folds everything from the genesis. Either way the projection equals the batch fold of the same events.
 
+use coalition_core::body::FrontierEntry;
 use coalition_core::event::{Event, EventId, LedgerId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
 use coalition_core::keys::KeyId;
+use coalition_core::time::Timestamp;
 
 use crate::anomaly::{Anomaly, AnomalyReason};
 use crate::graph::{Graph, Inserted, NewEvent};
@@ -87,6 +89,63 @@ pub enum InsertError {
     ForkSeqZero,
 }
 
+/// A verified event in the compact form the projector keeps (large bodies boxed), ready for
+/// [`Projector::insert_prepared`]. A caller that holds many events before projecting them (an
+/// auditor) keeps them in this form: a fraction of the memory of [`Event`], and no conversion
+/// left for the sequential fold.
+#[derive(Debug, Clone)]
+pub struct PreparedEvent {
+    ledger: LedgerId,
+    org: OrgSlug,
+    new: NewEvent,
+}
+
+impl PreparedEvent {
+    /// An event given by its id, content and the key id on its signature line; trusted to be
+    /// verified, as by [`Projector::insert_event`].
+    pub fn new(id: EventId, event: Event, key_id: KeyId) -> Self {
+        let new = NewEvent {
+            id,
+            time: event.time,
+            seq: event.seq,
+            slot: 0,
+            key_id,
+            prev: event.prev,
+            deps: event.deps,
+            op: Op::from(event.body),
+        };
+        Self { ledger: event.ledger, org: event.org, new }
+    }
+
+    /// The event id.
+    pub fn id(&self) -> EventId {
+        self.new.id
+    }
+
+    /// The author's organisation.
+    pub fn org(&self) -> &OrgSlug {
+        &self.org
+    }
+
+    /// The position in the organisation's feed.
+    pub fn seq(&self) -> u64 {
+        self.new.seq
+    }
+
+    /// The event time.
+    pub fn time(&self) -> Timestamp {
+        self.new.time
+    }
+
+    /// The frontier an `edition.proposed` event names; `None` for every other kind.
+    pub fn edition_frontier(&self) -> Option<&[FrontierEntry]> {
+        match &self.new.op {
+            Op::EditionProposed(edition) => Some(&edition.frontier),
+            _ => None,
+        }
+    }
+}
+
 /// The deterministic projector of one ledger. See the crate documentation.
 #[derive(Debug)]
 pub struct Projector {
@@ -137,24 +196,21 @@ impl Projector {
     /// recompute the id. Events of a forked feed (at or after the fork) may be inserted too:
     /// they are kept as excluded, so that events naming them stop waiting.
     pub fn insert_event(&mut self, id: EventId, event: Event, key_id: KeyId) -> Result<InsertOutcome, InsertError> {
-        if event.ledger != self.setup.ledger {
-            return Err(InsertError::WrongLedger { expected: self.setup.ledger, found: event.ledger });
+        self.insert_prepared(PreparedEvent::new(id, event, key_id))
+    }
+
+    /// Inserts an event already in the projector's compact form (see [`PreparedEvent`]); the
+    /// same as [`Self::insert_event`] of the event it was made from.
+    pub fn insert_prepared(&mut self, event: PreparedEvent) -> Result<InsertOutcome, InsertError> {
+        let PreparedEvent { ledger, org, mut new } = event;
+        if ledger != self.setup.ledger {
+            return Err(InsertError::WrongLedger { expected: self.setup.ledger, found: ledger });
         }
         let known_orgs = self.projection.orgs.len();
-        let slot = self.projection.orgs.slot_or_insert(&event.org)?;
+        new.slot = self.projection.orgs.slot_or_insert(&org)?;
         if self.projection.orgs.len() != known_orgs {
             self.projection.sync_membership();
         }
-        let new = NewEvent {
-            id,
-            time: event.time,
-            seq: event.seq,
-            slot,
-            key_id,
-            prev: event.prev,
-            deps: event.deps,
-            op: Op::from(event.body),
-        };
         let outcome = match self.graph.insert(new)? {
             Inserted::Duplicate => InsertOutcome::Duplicate,
             Inserted::Waiting(missing) => {

@@ -5,7 +5,7 @@ use coalition_core::body::{Body, Region};
 use coalition_core::canonical::to_canonical_profile;
 use coalition_core::event::{Event, EventId, LedgerId, SignedEvent};
 use coalition_core::time::Date;
-use coalition_projector::{AnomalyReason, InsertError, InsertOutcome, LIST_FORMAT, Projector, Status};
+use coalition_projector::{AnomalyReason, InsertError, InsertOutcome, LIST_FORMAT, PreparedEvent, Projector, Status};
 use serde_json::json;
 
 use crate::support::{self, Author, Deps, Draft};
@@ -217,6 +217,34 @@ fn events_can_be_inserted_from_their_parts() {
     }
     assert_eq!(projector.projection().case(&case).map(|case| case.status()), Some(Status::Listed));
     assert_eq!(projector.linear_order(), events.iter().map(SignedEvent::id).collect::<Vec<_>>());
+}
+
+#[test]
+fn prepared_events_project_as_the_events_they_were_made_from() {
+    let genesis = support::genesis(&["alpha"], support::policy(1, 1, 1, 1));
+    let mut author = Author::new(&genesis);
+    let (case, events) = listed_case(&mut author, "Prepared");
+    let mut direct = Projector::new(&genesis);
+    let mut prepared = Projector::new(&genesis);
+    for event in &events {
+        direct.insert(event.clone()).expect("insert");
+        let compact = PreparedEvent::new(event.id(), event.clone().into_event(), event.key_id());
+        assert_eq!(compact.id(), event.id());
+        assert_eq!(compact.org(), &event.event().org);
+        assert_eq!((compact.seq(), compact.time()), (event.event().seq, event.event().time));
+        assert_eq!(compact.edition_frontier(), None);
+        prepared.insert_prepared(compact).expect("insert");
+    }
+    assert_eq!(prepared.projection().case(&case).map(|case| case.status()), Some(Status::Listed));
+    assert_eq!(prepared.projection().list_summary(), direct.projection().list_summary());
+    assert_eq!(prepared.linear_order(), direct.linear_order());
+
+    let mut foreign = events[0].event().clone();
+    foreign.ledger = LedgerId::from_bytes([7; 32]);
+    let error = Projector::new(&genesis)
+        .insert_prepared(PreparedEvent::new(events[0].id(), foreign, events[0].key_id()))
+        .expect_err("foreign ledger");
+    assert!(matches!(error, InsertError::WrongLedger { .. }), "{error}");
 }
 
 /// Every facts field set, with text that needs escaping or is outside ASCII.

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use coalition_core::body::{Digest, FrontierEntry};
 use coalition_core::event::{EventId, SignedEvent};
 use coalition_core::merkle;
-use coalition_projector::{EditionError, EditionMismatch, Status, check_edition, list_at_frontier, verify_inclusion};
+use coalition_projector::{
+    EditionEntry, EditionError, EditionList, EditionMismatch, Status, check_edition, list_at_frontier, verify_inclusion,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -93,6 +95,37 @@ fn the_list_at_the_heads_is_the_projection_and_its_root_is_over_the_canonical_en
     // The leaves are the entries exactly as the canonical list document writes them.
     let document = projection.list_document().expect("document");
     assert!(document.contains(&canonical.join(",")));
+}
+
+#[test]
+fn a_list_written_entry_by_entry_is_the_list_and_foreign_entries_are_refused() {
+    let story = story();
+    let frontier = frontier_of(&story.events);
+    let events = story.events.len() as u64;
+    let mut projector = support::project(&story.genesis, &story.events, &[]);
+    let projection = projector.projection();
+    let whole = EditionList::from_projection(&frontier, projection, events).expect("list");
+    // The list hash taken with the entries is the hash of the canonical list document, and the
+    // projection's summary (which the list primes) is what a projection that was never asked for
+    // an edition's list computes.
+    let document = projection.list_document().expect("document");
+    assert_eq!(whole.list_hash, Digest::from_bytes(*blake3::hash(document.as_bytes()).as_bytes()));
+    let mut fresh = support::project(&story.genesis, &story.events, &[]);
+    assert_eq!(projection.list_summary().expect("summary"), fresh.projection().list_summary().expect("summary"));
+
+    let written =
+        || -> Vec<_> { projection.list_entries().map(|entry| EditionEntry::write(&entry).expect("entry")).collect() };
+    assert_eq!(EditionList::from_written(&frontier, projection, written(), events), Ok(whole));
+    let mut short = written();
+    short.pop();
+    let mut swapped = written();
+    swapped.swap(0, 1);
+    let mut doubled = written();
+    doubled.push(doubled[0].clone());
+    for entries in [short, swapped, doubled, Vec::new()] {
+        let error = EditionList::from_written(&frontier, projection, entries, events).expect_err("not the list");
+        assert_eq!(error, EditionError::EntriesNotOfList);
+    }
 }
 
 #[test]
