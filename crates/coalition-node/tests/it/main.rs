@@ -2,5 +2,6 @@
 
 mod demo;
 mod edition;
+mod sealed;
 mod support;
 mod write_path;
