@@ -28,6 +28,10 @@ pub enum BenchCommand {
     /// `coalition audit` over a generated bundle with monthly editions, beside the raw
     /// multi-core Ed25519 verification rate, with its peak memory.
     Audit(crate::bench_audit::AuditBenchArgs),
+    /// Sealing a record for the members' recipients (new case key + grant + record, or record
+    /// alone) and opening it (grant + record, or record with a cached key), beside plain Ed25519
+    /// signing in the same run.
+    Seal(crate::bench_seal::SealBenchArgs),
 }
 
 /// Measure acknowledged appends through a node (sign, durable group commit, projection) with one
@@ -253,6 +257,7 @@ pub fn run(command: BenchCommand) -> Result<Outcome> {
         BenchCommand::Verify(args) => run_verify(&args),
         BenchCommand::Append(args) => run_append(&args),
         BenchCommand::Audit(args) => crate::bench_audit::run(&args),
+        BenchCommand::Seal(args) => crate::bench_seal::run(&args),
     }
 }
 

@@ -13,6 +13,7 @@
 //! durable, so nothing that failed is ever continued.
 
 pub mod data_dir;
+mod data_keys;
 pub mod demo;
 mod edition;
 mod effect;
@@ -36,6 +37,7 @@ use coalition_store::{EventStore, GroupCommitter, MemoryStore, OpenOptions, Stor
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
+pub use data_keys::{OpenedRecord, PRIVATE_CHANGES_MAX, PrivateChange, RecordContent};
 pub use edition::{EDITION_LISTS_CACHED_MAX, EditionFailure, PublishedEdition};
 pub use effect::Refusal;
 pub use replication_status::{ForkProof, QUARANTINE_PAGE_MAX, QuarantineId, QuarantinedNote, ReplicationStatus};
@@ -133,6 +135,13 @@ pub enum SubmitError {
     /// The store could not make the event durable (disk full, I/O): nothing was written.
     #[error("the event could not be stored, nothing was written: {0}")]
     Store(#[from] StoreError),
+    /// The record could not be sealed (invalid record, too large, no randomness).
+    #[error("cannot seal: {0}")]
+    Seal(#[from] coalition_core::seal::SealError),
+    /// This node cannot seal for the coalition (no identity, no recipients, or its own recipient
+    /// is not in the sealing set): nothing was signed, and nothing is ever signed in clear instead.
+    #[error("{0}")]
+    CannotSeal(String),
 }
 
 impl From<Refusal> for SubmitError {
@@ -200,6 +209,12 @@ struct State {
     case_events: HashMap<EventId, Vec<EventId>>,
     /// The latest time of any applied event: the "data as of" of public pages.
     newest_time: Option<Timestamp>,
+    /// Ids of the `sealed` events under each data key, in the order they were applied: a sealed
+    /// body names no case in clear, so the case file finds its records through the keys.
+    sealed_events: HashMap<coalition_core::seal::DataKeyId, Vec<EventId>>,
+    /// Data keys named by `sealed.shredded` events applied since the node last destroyed
+    /// grants: their grants are deleted from the private store and the key cache.
+    shredded_pending: Vec<coalition_core::seal::DataKeyId>,
 }
 
 impl State {
@@ -209,6 +224,8 @@ impl State {
             projector: Projector::new(genesis),
             case_events: HashMap::new(),
             newest_time: None,
+            sealed_events: HashMap::new(),
+            shredded_pending: Vec::new(),
         }
     }
 
@@ -220,6 +237,15 @@ impl State {
             self.case_events.entry(case).or_default().push(event.id());
         }
         self.newest_time = self.newest_time.max(Some(content.time));
+        match &content.body {
+            coalition_core::body::Body::Sealed(sealed) => {
+                self.sealed_events.entry(sealed.key).or_default().push(event.id());
+            }
+            coalition_core::body::Body::SealedShredded(shredded) => {
+                self.shredded_pending.extend(shredded.keys.iter().copied());
+            }
+            _ => {}
+        }
         self.projector.insert(event).map(|_| ()).map_err(|error| NodeError::Projection(error.to_string()))
     }
 }
@@ -246,6 +272,10 @@ struct Inner {
     /// The organisation's age identity, when the node was given one: opens key grants and
     /// reports. Never written to the data directory.
     identity: std::sync::RwLock<Option<coalition_core::seal::Identity>>,
+    /// Data keys opened with the identity or made here: memory only, never on disk.
+    keys: Mutex<data_keys::KeyRing>,
+    /// Private records kept or deleted here that replication has not yet carried to the others.
+    private_changes: Mutex<std::collections::VecDeque<PrivateChange>>,
 }
 
 /// A member organisation's node (or, without a key, a read-only mirror). Cheap to clone: every
@@ -372,8 +402,13 @@ impl Node {
             demo,
             replication: Mutex::new(None),
             identity: std::sync::RwLock::new(None),
+            keys: Mutex::new(data_keys::KeyRing::default()),
+            private_changes: Mutex::new(std::collections::VecDeque::new()),
         };
-        Ok(Self { inner: Arc::new(inner) })
+        let node = Self { inner: Arc::new(inner) };
+        // Shreddings replayed from the store: grants that arrived after them are destroyed too.
+        node.destroy_shredded_grants()?;
+        Ok(node)
     }
 
     /// The coalition's genesis.
@@ -451,6 +486,13 @@ impl Node {
             return Err(SubmitError::Refused(
                 "editions are proposed and cosigned with `coalition edition propose|cosign` (POST \
                  /api/v1/member/editions...): the node computes the list and signs the edition note"
+                    .into(),
+            ));
+        }
+        if kind == EventKind::Sealed {
+            // The node seals itself, so the grant is stored first and the record is checked.
+            return Err(SubmitError::Refused(
+                "sealed records are made by the node from the record's fields (Node::seal_record, POST                  /api/v1/member/cases/{id}/sealed), never submitted as ciphertext"
                     .into(),
             ));
         }
@@ -545,6 +587,10 @@ impl Node {
         }
         // The committer's hook has applied it to the projection before answering.
         let (id, seq) = event;
+        if let Err(error) = self.destroy_shredded_grants() {
+            // The event is durable; the grants stay pending and the next event retries.
+            tracing::error!(%error, "could not destroy the grants of shredded data keys yet");
+        }
         Ok(Submitted { id, seq })
     }
 
@@ -632,7 +678,7 @@ impl Node {
             previous = checked;
         }
         self.accept_checked(previous, &mut report)?;
-        self.finish_import(&mut report);
+        self.finish_import(&mut report)?;
         Ok(report)
     }
 
@@ -654,7 +700,7 @@ impl Node {
     pub fn import_checked(&self, notes: CheckedNotes) -> Result<ImportReport, NodeError> {
         let mut report = ImportReport::default();
         self.accept_checked(notes.checked, &mut report)?;
-        self.finish_import(&mut report);
+        self.finish_import(&mut report)?;
         Ok(report)
     }
 
@@ -695,7 +741,7 @@ impl Node {
     }
 
     /// Ends an import: every event still waiting for its predecessor is refused.
-    fn finish_import(&self, report: &mut ImportReport) {
+    fn finish_import(&self, report: &mut ImportReport) -> Result<(), NodeError> {
         let mut state = lock(&self.inner.state);
         for outcome in state.verifier.finish() {
             if let Outcome::Rejected { tag, reason, .. } = outcome {
@@ -705,6 +751,8 @@ impl Node {
                 report.refused.push((tag, reason.to_string()));
             }
         }
+        drop(state);
+        self.destroy_shredded_grants()
     }
 }
 

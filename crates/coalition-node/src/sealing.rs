@@ -9,7 +9,8 @@ use coalition_core::seal::{Identity, Recipient};
 use crate::{Node, NodeError};
 
 impl Node {
-    /// Gives the node its organisation's age identity, so it can open key grants and reports.
+    /// Gives the node its organisation's age identity, so it can open key grants and reports,
+    /// and opens every grant it holds (the clear keys stay in memory).
     /// Refused when the organisation has a current recipient in the projection and the identity
     /// is not for it (a wrong file would silently read nothing). A node of an organisation
     /// without a recipient accepts any identity (it can open nothing sealed to the coalition
@@ -26,6 +27,8 @@ impl Node {
             }
         }
         *self.inner.identity.write().unwrap_or_else(PoisonError::into_inner) = Some(identity);
+        let opened = self.load_grants()?;
+        tracing::info!(grants = opened, "opened the key grants held for this organisation");
         Ok(())
     }
 

@@ -3,5 +3,6 @@
 mod demo;
 mod edition;
 mod import;
+mod sealed;
 mod support;
 mod write_path;
