@@ -2,5 +2,6 @@
 
 mod demo;
 mod edition;
+mod reports;
 mod support;
 mod write_path;
