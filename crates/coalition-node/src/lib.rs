@@ -18,6 +18,7 @@ pub mod demo;
 mod edition;
 mod effect;
 mod replication_status;
+mod reports;
 mod sealing;
 
 use std::collections::{BTreeMap, HashMap};
@@ -41,6 +42,11 @@ pub use data_keys::{OpenedRecord, PRIVATE_CHANGES_MAX, PrivateChange, RecordCont
 pub use edition::{EDITION_LISTS_CACHED_MAX, EditionFailure, PublishedEdition};
 pub use effect::Refusal;
 pub use replication_status::{ForkProof, QUARANTINE_PAGE_MAX, QuarantineId, QuarantinedNote, ReplicationStatus};
+pub use reports::{
+    ACCEPTED_REPORT_ID_PREFIX, REPORT_CONTACT_CHARS_MAX, REPORT_ID_PREFIX, REPORT_PLACE_CHARS_MAX,
+    REPORT_WHAT_CHARS_MAX, REPORT_WHO_CHARS_MAX, REPORTS_PAGE_MAX, Report, ReportEntry, ReportError, ReportForm,
+    normalise_report_text,
+};
 
 /// Largest body a member may submit, in bytes of canonical JSON.
 pub const SUBMIT_BODY_BYTES_MAX: usize = coalition_core::body::BODY_JSON_BYTES_MAX;

@@ -21,7 +21,7 @@
 //! client address, bounded), `metrics` (the `/metrics` counters and exposition), `query` (the
 //! one list query the page and the API share), `cache` (rendered responses per version), `csv` (the list as formula-safe CSV), `routes` (the one list of routes, [`PUBLIC_ROUTES`] and
 //! [`MEMBER_ROUTES`], that builds the routers and that the OpenAPI test compares with
-//! `api/openapi.json`), `member` and `public` (the routes' handlers), `site` (the HTML pages:
+//! `api/openapi.json`), `member` and `public` (the routes' handlers), [`report`] (the public report form and the members' inbox), `site` (the HTML pages:
 //! list with search and filters, person, statistics, about), `i18n` (every string of the pages in
 //! Ukrainian and English, and the language choice), `search` (the transliteration-tolerant name
 //! folding), [`api`] (the JSON shapes both sides share), [`editions`] (the monthly editions'
@@ -43,6 +43,7 @@ mod options;
 mod public;
 mod query;
 mod ratelimit;
+pub mod report;
 mod routes;
 mod search;
 mod site;
@@ -78,6 +79,8 @@ pub(crate) struct AppState {
     pub(crate) epoch: u64,
     /// Rendered pages and lists of the current version (see [`cache`]).
     pub(crate) cache: Arc<cache::ResponseCache>,
+    /// The report form's own rate limits (see [`report`]).
+    pub(crate) intake: Arc<report::Intake>,
 }
 
 /// The routers of a node: the public address's, and the metrics listener's.
@@ -122,6 +125,7 @@ pub fn routers(node: Node, options: ServerOptions) -> Routers {
         options: Arc::new(options),
         epoch,
         cache: Arc::new(cache::ResponseCache::default()),
+        intake: Arc::new(report::Intake::default()),
     };
     let mut app = public::routes(state.clone());
     if let Some(token) = member_token {

@@ -76,6 +76,10 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/quarantine") => get(crate::status::quarantine),
         ("POST", "/editions") => post(crate::editions::propose),
         ("POST", "/editions/{edition}/cosignature") => post(crate::editions::cosign),
+        ("GET", "/reports") => get(crate::report::list),
+        ("GET", "/reports/{id}") => get(crate::report::show),
+        ("POST", "/reports/{id}/accept") => post(crate::report::accept),
+        ("POST", "/reports/{id}/discard") => post(crate::report::discard),
         _ => return None,
     })
 }

@@ -78,6 +78,8 @@ fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         ("GET", "/editions") => get(crate::editions::editions_page),
         ("GET", "/editions/{label}") => get(crate::editions::edition_page),
         ("GET", "/api/v1/editions") => get(crate::editions::list_editions),
+        ("GET", "/report") => get(crate::report::report_page),
+        ("POST", "/api/v1/reports") => axum::routing::post(crate::report::submit_report),
         ("GET", "/api/v1/editions/{label}") => get(crate::editions::show_edition),
         ("GET", "/api/v1/editions/{label}/note") => get(crate::editions::edition_note),
         ("GET", "/api/v1/editions/{label}/proof/{case}") => get(crate::editions::edition_proof),

@@ -85,18 +85,28 @@ struct Table {
 /// The buckets of every client seen recently.
 pub(crate) struct RateLimiter {
     limit: RateLimit,
+    /// Tokens added per second; below one for the slow limits of the report form.
+    rate_per_second: f64,
     table: Mutex<Table>,
 }
 
 impl RateLimiter {
     pub(crate) fn new(limit: RateLimit) -> Self {
-        Self { limit, table: Mutex::new(Table::default()) }
+        Self::with_rate(f64::from(limit.requests_per_second.max(1)), limit.burst_requests, limit.clients_max)
+    }
+
+    /// A limiter adding `rate_per_second` tokens per second (a fraction for "so many per
+    /// hour"), with buckets of `burst_requests`, tracking at most `clients_max` clients.
+    pub(crate) fn with_rate(rate_per_second: f64, burst_requests: u32, clients_max: usize) -> Self {
+        let limit =
+            RateLimit { requests_per_second: rate_per_second.ceil().max(1.0) as u32, burst_requests, clients_max };
+        Self { limit, rate_per_second: rate_per_second.max(f64::MIN_POSITIVE), table: Mutex::new(Table::default()) }
     }
 
     /// Takes a token for `client` at `now`; `Err(seconds)` when the bucket is empty, with the
     /// whole seconds until the next token (at least 1) for `Retry-After`.
     pub(crate) fn check(&self, client: ClientKey, now: Instant) -> Result<(), u64> {
-        let rate = f64::from(self.limit.requests_per_second.max(1));
+        let rate = self.rate_per_second;
         let burst = f64::from(self.limit.burst_requests.max(1));
         let mut table = self.table.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !table.buckets.contains_key(&client) {
@@ -177,6 +187,18 @@ mod tests {
         assert_eq!(limiter.check(ClientKey::of(ip("192.0.2.2")), start), Ok(()), "another client has its own");
         assert_eq!(limiter.check(client, start + Duration::from_millis(500)), Ok(()), "one token back");
         assert_eq!(limiter.check(client, start + Duration::from_millis(500)), Err(1));
+    }
+
+    #[test]
+    fn a_slow_limit_refills_by_the_fraction_of_a_token() {
+        let limiter = RateLimiter::with_rate(1.0 / 60.0, 2, 10);
+        let client = ClientKey::of(ip("192.0.2.1"));
+        let start = Instant::now();
+        assert_eq!(limiter.check(client, start), Ok(()));
+        assert_eq!(limiter.check(client, start), Ok(()));
+        assert_eq!(limiter.check(client, start), Err(60), "a minute until the next token");
+        assert_eq!(limiter.check(client, start + Duration::from_secs(30)), Err(30));
+        assert_eq!(limiter.check(client, start + Duration::from_secs(61)), Ok(()));
     }
 
     #[test]

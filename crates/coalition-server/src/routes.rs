@@ -41,6 +41,8 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     route("GET", "/api/v1/editions/{label}/changes"),
     route("GET", "/api/v1/editions/{label}/list.json"),
     route("GET", "/api/v1/editions/{label}/list.csv"),
+    route("GET", "/report"),
+    route("POST", "/api/v1/reports"),
 ];
 
 /// The prefix of the member routes.
@@ -71,6 +73,10 @@ pub const MEMBER_ROUTES: &[Route] = &[
     route("GET", "/api/v1/member/quarantine"),
     route("POST", "/api/v1/member/editions"),
     route("POST", "/api/v1/member/editions/{edition}/cosignature"),
+    route("GET", "/api/v1/member/reports"),
+    route("GET", "/api/v1/member/reports/{id}"),
+    route("POST", "/api/v1/member/reports/{id}/accept"),
+    route("POST", "/api/v1/member/reports/{id}/discard"),
 ];
 
 /// The template of `matched` (an axum matched path) as a `'static` label from [`PUBLIC_ROUTES`]

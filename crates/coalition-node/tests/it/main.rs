@@ -3,6 +3,7 @@
 mod demo;
 mod edition;
 mod import;
+mod reports;
 mod sealed;
 mod support;
 mod write_path;

@@ -10,6 +10,7 @@ mod limits;
 mod member;
 mod openapi;
 mod public;
+mod reports;
 mod site;
 mod status;
 mod token;
