@@ -99,9 +99,11 @@ fn init(args: InitArgs) -> Result<Outcome> {
             .filter_map(|spec| spec.split_once('='))
             .find(|(name_slug, _)| *name_slug == slug.as_str())
             .map_or_else(|| slug.to_string(), |(_, name)| name.trim().to_owned());
-        let recipient = match args.member_recipients.iter().find_map(|spec| {
-            spec.split_once('=').filter(|(recipient_slug, _)| *recipient_slug == slug.as_str())
-        }) {
+        let recipient = match args
+            .member_recipients
+            .iter()
+            .find_map(|spec| spec.split_once('=').filter(|(recipient_slug, _)| *recipient_slug == slug.as_str()))
+        {
             Some((_, text)) => {
                 let text = files::literal_or_file(text)?;
                 let recipient = coalition_core::seal::Recipient::parse(text.trim())
@@ -113,9 +115,8 @@ fn init(args: InitArgs) -> Result<Outcome> {
         members.push(FoundingMember { slug, name, vkey, recipient });
     }
     for spec in &args.member_recipients {
-        let known = spec
-            .split_once('=')
-            .is_some_and(|(slug, _)| members.iter().any(|member| member.slug.as_str() == slug));
+        let known =
+            spec.split_once('=').is_some_and(|(slug, _)| members.iter().any(|member| member.slug.as_str() == slug));
         anyhow::ensure!(known, "--member-recipient {spec:?}: expected SLUG=RECIPIENT for a SLUG given with --member");
     }
     members.sort_by(|left, right| left.slug.cmp(&right.slug));
