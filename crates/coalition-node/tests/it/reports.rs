@@ -2,42 +2,19 @@
 //! opened with the node's identity, and accepted (opening a case) or discarded.
 
 use coalition_core::body::EventKind;
-use coalition_core::event::OrgSlug;
-use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
+use coalition_core::genesis::Genesis;
 use coalition_core::seal::Identity;
-use coalition_core::time::Timestamp;
 use coalition_node::{Node, NodeError, ReportError, ReportForm, normalise_report_text};
 use serde_json::json;
 
-use crate::support::{ORGS, key};
+use crate::support::{ORGS, genesis_with_recipients, key};
 
 const MARKER: &str = "MARKER-report-7f3a";
 
 /// A genesis where every member has a recipient, and the identities in `ORGS` order.
 fn sealed_genesis() -> (Genesis, Vec<Identity>) {
     let identities: Vec<Identity> = ORGS.iter().map(|_| Identity::generate()).collect();
-    let members = ORGS
-        .iter()
-        .zip(&identities)
-        .map(|(org, identity)| FoundingMember {
-            slug: OrgSlug::parse(org).expect("slug"),
-            name: format!("Test organisation {org}"),
-            vkey: key(org).verifier_key(),
-            recipient: Some(identity.recipient().to_string()),
-        })
-        .collect();
-    let doc = GenesisDoc {
-        name: "Test coalition".into(),
-        origin: crate::support::ORIGIN.into(),
-        created: Timestamp::parse("2026-01-01T00:00:00Z").expect("time"),
-        members,
-        policy: crate::support::genesis().doc().policy,
-    };
-    let mut genesis = Genesis::parse(&doc.to_note_text().expect("text")).expect("parse");
-    for org in ORGS {
-        genesis = Genesis::parse(&genesis.sign(&key(org)).expect("sign")).expect("parse");
-    }
-    (genesis, identities)
+    (genesis_with_recipients(&identities), identities)
 }
 
 fn form(what: &str) -> ReportForm {

@@ -4,47 +4,20 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use coalition_core::body::{EventKind, Policy};
-use coalition_core::event::{EventId, OrgSlug};
-use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
+use coalition_core::body::EventKind;
+use coalition_core::event::EventId;
 use coalition_core::seal::{Identity, SealedRecord, SealedValue};
-use coalition_core::time::Timestamp;
 use coalition_node::{Node, NodeError, PrivateChange, RecordContent, SubmitError};
 use coalition_store::PrivateSpace;
 use serde_json::json;
 
-use crate::support::{ORGS, ORIGIN, key};
+use crate::support::{ORGS, genesis_with_recipients, key};
 
 const MARKER: &str = "MARKER-SEALED-7f3a";
 
 struct Coalition {
     nodes: Vec<Node>,
     identities: Vec<Identity>,
-}
-
-fn genesis_with_recipients(identities: &[Identity]) -> Genesis {
-    let members = ORGS
-        .iter()
-        .zip(identities)
-        .map(|(org, identity)| FoundingMember {
-            slug: OrgSlug::parse(org).expect("slug"),
-            name: format!("Test organisation {org}"),
-            vkey: key(org).verifier_key(),
-            recipient: Some(identity.recipient().to_string()),
-        })
-        .collect();
-    let doc = GenesisDoc {
-        name: "Test coalition".into(),
-        origin: ORIGIN.into(),
-        created: Timestamp::parse("2026-01-01T00:00:00Z").expect("time"),
-        members,
-        policy: Policy { listing_quorum: 2, governance_quorum: 2, edition_quorum: 2, exclusion_quorum: 2 },
-    };
-    let mut genesis = Genesis::parse(&doc.to_note_text().expect("text")).expect("parse");
-    for org in ORGS {
-        genesis = Genesis::parse(&genesis.sign(&key(org)).expect("sign")).expect("parse");
-    }
-    genesis
 }
 
 fn coalition() -> Coalition {

@@ -4,6 +4,7 @@ use coalition_core::body::Policy;
 use coalition_core::event::OrgSlug;
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
 use coalition_core::keys::{KeyName, SignerKey};
+use coalition_core::seal::Identity;
 use coalition_core::time::Timestamp;
 
 pub const ORIGIN: &str = "coalition.example";
@@ -15,13 +16,20 @@ pub fn key(org: &str) -> SignerKey {
 }
 
 pub fn genesis() -> Genesis {
+    genesis_with_recipients(&[])
+}
+
+/// The test genesis where the members in `ORGS` order have the recipients of `identities` (none
+/// beyond its length).
+pub fn genesis_with_recipients(identities: &[Identity]) -> Genesis {
     let members = ORGS
         .iter()
-        .map(|org| FoundingMember {
+        .enumerate()
+        .map(|(index, org)| FoundingMember {
             slug: OrgSlug::parse(org).expect("slug"),
             name: format!("Test organisation {org}"),
             vkey: key(org).verifier_key(),
-            recipient: None,
+            recipient: identities.get(index).map(|identity| identity.recipient().to_string()),
         })
         .collect();
     let doc = GenesisDoc {
