@@ -15,6 +15,7 @@ mod genesis;
 mod keys;
 mod list;
 mod member;
+mod member_sealed;
 mod node_cmd;
 mod note;
 mod serve_cmd;

@@ -23,10 +23,11 @@ use coalition_core::body::{
 use coalition_core::event::{EventId, OrgSlug};
 use coalition_core::time::Date;
 use coalition_server::AdminToken;
-use coalition_server::api::{CaseDetail, Pending, ProposalChange, Submitted};
+use coalition_server::api::{CaseDetail, Pending, ProposalChange, SealedReceipt, Submitted};
 use coalition_server::client::{ClientError, MemberClient};
 use serde::Serialize;
 
+use crate::member_sealed::{self, CaseFileArgs, CaseSealArgs, CaseShredArgs, SealedFlags};
 use crate::{Outcome, events, files};
 
 /// The node the member commands talk to unless `--node` or [`NODE_ENV`] says otherwise: a node
@@ -71,7 +72,7 @@ fn flag_or_env(flag: Option<&OsStr>, variable: &str) -> Option<std::ffi::OsStrin
 
 impl Connection {
     /// Reads the token file and prepares a client of the node; nothing is sent yet.
-    fn connect(&self) -> Result<Session> {
+    pub(crate) fn connect(&self) -> Result<Session> {
         let node = flag_or_env(self.node.as_deref().map(OsStr::new), NODE_ENV)
             .map(|value| value.to_string_lossy().into_owned())
             .unwrap_or_else(|| NODE_DEFAULT.to_owned());
@@ -87,20 +88,20 @@ impl Connection {
 }
 
 /// A client of the node with what the error messages and the output need to know.
-struct Session {
+pub(crate) struct Session {
     /// The member API client.
-    client: MemberClient,
+    pub(crate) client: MemberClient,
     /// The node URL as given (named in messages).
     node: String,
     /// The token file as given (named in messages).
     token_file: PathBuf,
     /// Whether to print JSON instead of sentences.
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// What a command refers to, so that "not found" can say what to check.
 #[derive(Clone, Copy)]
-enum Subject {
+pub(crate) enum Subject {
     /// Nothing in particular (the node's own words are used).
     Other,
     /// A case.
@@ -111,7 +112,7 @@ enum Subject {
 
 /// Where a value in a request came from, so a refused field can be named by its flag.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Fields {
+pub(crate) enum Fields {
     /// The request was built from this command's flags.
     Flags,
     /// The request body was given as JSON (`coalition event`): the path names the field.
@@ -144,7 +145,7 @@ fn flag_for(path: &str) -> Option<String> {
 
 impl Session {
     /// Turns a client error into a message that says what to do.
-    fn explain(&self, error: ClientError, subject: Subject, fields: Fields) -> anyhow::Error {
+    pub(crate) fn explain(&self, error: ClientError, subject: Subject, fields: Fields) -> anyhow::Error {
         let node = &self.node;
         match &error {
             ClientError::Unreachable { detail, .. } => {
@@ -162,7 +163,8 @@ impl Session {
                  was started with)",
                 self.token_file.display()
             ),
-            400 => match error.path() {
+            // 422: sensitive data where it cannot go, or a sealed field that is not text.
+            400 | 422 => match error.path() {
                 Some(path) => {
                     let flag = match fields {
                         Fields::Flags => flag_for(path).map(|flag| format!(" ({flag})")).unwrap_or_default(),
@@ -201,19 +203,49 @@ impl Session {
         fields: Fields,
         result: Result<Submitted, ClientError>,
     ) -> Result<Submitted> {
+        self.signed_sealing(what, "", subject, fields, result)
+    }
+
+    /// Reports a signed event that may have sealed data (`sealed` names it, for the sentence):
+    /// says what went into a sealed record, readable only by member nodes.
+    fn signed_sealing(
+        &self,
+        what: &str,
+        sealed: &str,
+        subject: Subject,
+        fields: Fields,
+        result: Result<Submitted, ClientError>,
+    ) -> Result<Submitted> {
         let receipt = result.map_err(|error| self.explain(error, subject, fields))?;
         if self.json {
             print_json(&receipt)?;
-        } else {
-            eprintln!("signed: {what}, seq {}, id {}{SHORT_ID_NOTE}", receipt.seq, receipt.id.short());
-            println!("{}", receipt.id);
+            return Ok(receipt);
         }
+        match receipt.sealed {
+            Some(SealedReceipt::Record(record)) => {
+                eprintln!("signed: {what}, seq {}, id {}{SHORT_ID_NOTE}", receipt.seq, receipt.id.short());
+                eprintln!(
+                    "sealed: {sealed} in a sealed record, seq {}, id {}{SHORT_ID_NOTE}: readable only by member \
+                     nodes, never in the public feed",
+                    record.seq,
+                    record.id.short()
+                );
+            }
+            Some(SealedReceipt::Itself(_)) => eprintln!(
+                "sealed: {what} ({sealed}) only in a sealed record, seq {}, id {}{SHORT_ID_NOTE}: readable only by \
+                 member nodes, nothing in the public feed",
+                receipt.seq,
+                receipt.id.short()
+            ),
+            None => eprintln!("signed: {what}, seq {}, id {}{SHORT_ID_NOTE}", receipt.seq, receipt.id.short()),
+        }
+        println!("{}", receipt.id);
         Ok(receipt)
     }
 }
 
 /// Prints a value as one line of JSON on stdout.
-fn print_json(value: &impl Serialize) -> Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> Result<()> {
     println!("{}", serde_json::to_string(value).context("cannot write the answer as JSON")?);
     Ok(())
 }
@@ -225,28 +257,19 @@ fn print_json(value: &impl Serialize) -> Result<()> {
 /// A parser for one of a closed set of names (a region, a criterion, ...): refuses anything else
 /// with the list of allowed values, and lists them in `--help`.
 #[derive(Clone)]
-struct Closed<T: 'static> {
+pub(crate) struct Closed<T: 'static> {
     /// What the value is, like `region`.
     what: &'static str,
     /// Every allowed value.
     all: &'static [T],
     /// The spelling of a value.
     name: fn(T) -> &'static str,
-    /// Names refused with their own explanation (like a sensitive sign), and that explanation.
-    refused: &'static [&'static str],
-    /// Why the names in `refused` are refused, in plain words (`{}` is the name).
-    refused_because: &'static str,
 }
 
 impl<T: 'static> Closed<T> {
     /// A parser of `what`, allowing the values `all` spelled by `name`.
     const fn new(what: &'static str, all: &'static [T], name: fn(T) -> &'static str) -> Self {
-        Self { what, all, name, refused: &[], refused_because: "" }
-    }
-
-    /// The same parser, refusing `names` with `because` (where `{}` stands for the name given).
-    const fn refusing(self, names: &'static [&'static str], because: &'static str) -> Self {
-        Self { refused: names, refused_because: because, ..self }
+        Self { what, all, name }
     }
 }
 
@@ -259,11 +282,7 @@ impl<T: Copy + Send + Sync + 'static> TypedValueParser for Closed<T> {
             let allowed: Vec<&str> = self.all.iter().map(|candidate| (self.name)(*candidate)).collect();
             let place = arg.map(|arg| format!(" for {arg}")).unwrap_or_default();
             let shown: String = text.chars().take(40).collect();
-            let message = if self.refused.contains(&shown.as_str()) {
-                format!("{}\n", self.refused_because.replace("{}", &shown))
-            } else {
-                format!("unknown {} {shown:?}{place}; allowed: {}\n", self.what, allowed.join(", "))
-            };
+            let message = format!("unknown {} {shown:?}{place}; allowed: {}\n", self.what, allowed.join(", "));
             clap::Error::raw(ErrorKind::InvalidValue, message).with_cmd(cmd)
         })
     }
@@ -279,7 +298,7 @@ fn parse_date(text: &str) -> Result<Date, String> {
 }
 
 /// Parses a case id (an event id, as `coalition case open` printed it).
-fn parse_case_id(text: &str) -> Result<EventId, String> {
+pub(crate) fn parse_case_id(text: &str) -> Result<EventId, String> {
     EventId::parse(&text.trim().to_ascii_lowercase()).map_err(|_| {
         "not a case id: a case id is 64 hex digits, as `coalition case open` printed it \
          (`coalition pending` lists cases)"
@@ -323,12 +342,20 @@ const GENDER: Closed<Gender> = Closed::new("gender", &Gender::ALL, Gender::as_st
 const STAGE: Closed<Stage> = Closed::new("stage", &Stage::ALL, Stage::as_str);
 /// The parser of a criterion letter.
 const CRITERION: Closed<Criterion> = Closed::new("criterion", &Criterion::ALL, Criterion::as_str);
-/// The parser of a public sign: the sensitive signs are refused with where they belong.
-const SIGN: Closed<Sign> = Closed::new("sign", &Sign::ALL, Sign::as_str).refusing(
-    &SENSITIVE_SIGNS,
-    "the sign {} is sensitive: naming it in public could endanger the person. It may only be recorded in a \
-     sealed record, never in the public feed",
-);
+/// Parses a sign: a public one, or a sensitive one (which the node records only sealed).
+fn parse_sign(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if Sign::ALL.iter().any(|sign| sign.as_str() == text) || SENSITIVE_SIGNS.contains(&text) {
+        return Ok(text.to_owned());
+    }
+    let public: Vec<&str> = Sign::ALL.iter().map(|sign| sign.as_str()).collect();
+    let shown: String = text.chars().take(40).collect();
+    Err(format!(
+        "unknown sign {shown:?}; public signs: {}; sensitive signs (sealed, readable only by member nodes): {}",
+        public.join(", "),
+        SENSITIVE_SIGNS.join(", ")
+    ))
+}
 /// The parser of an exclusion ground.
 const GROUND: Closed<ExclusionGround> = Closed::new("exclusion ground", &ExclusionGround::ALL, ExclusionGround::as_str);
 /// The parser of release circumstances.
@@ -337,7 +364,7 @@ const CIRCUMSTANCES: Closed<ReleaseCircumstances> =
 /// The parser of `--clear`.
 const FACT_FIELD: Closed<FactField> = Closed::new("facts field", &FactField::ALL, FactField::as_str);
 /// The parser of `--kind`.
-const KIND: Closed<EventKind> = Closed::new("event kind", &EventKind::ALL, EventKind::as_str);
+pub(crate) const KIND: Closed<EventKind> = Closed::new("event kind", &EventKind::ALL, EventKind::as_str);
 
 // ---------------------------------------------------------------------------------------------
 // Facts from flags
@@ -462,6 +489,12 @@ pub enum CaseCommand {
     Update(CaseUpdateArgs),
     /// Show a case as your node sees it: names, status, endorsements, criteria, history.
     Show(CaseShowArgs),
+    /// Show the case's sealed records as your node opens them (the member view).
+    File(CaseFileArgs),
+    /// Seal a record of a case: sensitive data only member nodes can read.
+    Seal(CaseSealArgs),
+    /// Destroy the keys of a case's sealed records, for good (asks for --yes).
+    Shred(CaseShredArgs),
 }
 
 /// The arguments of `coalition case open`.
@@ -473,6 +506,9 @@ pub struct CaseOpenArgs {
     /// The facts.
     #[command(flatten)]
     facts: FactFlags,
+    /// Sensitive data, sealed.
+    #[command(flatten)]
+    sealed: SealedFlags,
     /// The node.
     #[command(flatten)]
     connection: Connection,
@@ -493,6 +529,9 @@ pub struct CaseUpdateArgs {
     /// A field to remove from the case, like summary_en. Repeat for several.
     #[arg(long = "clear", value_name = "FIELD", value_parser = FACT_FIELD, help_heading = "Facts of the case")]
     clear: Vec<FactField>,
+    /// Sensitive data, sealed.
+    #[command(flatten)]
+    sealed: SealedFlags,
     /// The node.
     #[command(flatten)]
     connection: Connection,
@@ -518,22 +557,37 @@ pub fn case(command: CaseCommand) -> Result<Outcome> {
                 .facts
                 .facts()?
                 .context("a new case needs at least a name: give --name-uk or --name-en (and what else is known)")?;
+            let sealed = args.sealed.fields();
             let session = args.connection.connect()?;
-            session.signed("case opened", Subject::Other, Fields::Flags, session.client.open_case(&facts))?;
+            let result = session.client.open_case_sealed(&facts, &sealed);
+            session.signed_sealing(
+                "case opened",
+                &member_sealed::names(&sealed),
+                Subject::Other,
+                Fields::Flags,
+                result,
+            )?;
         }
         CaseCommand::Update(args) => {
             let facts = args.facts.facts()?;
             let mut clear = args.clear.clone();
             clear.sort();
             clear.dedup();
-            if facts.is_none() && clear.is_empty() {
-                bail!("nothing to change: give a field flag (like --stage), --facts-file or --clear FIELD");
+            let sealed = args.sealed.fields();
+            if facts.is_none() && clear.is_empty() && sealed.is_empty() {
+                bail!(
+                    "nothing to change: give a field flag (like --stage), --facts-file, --clear FIELD or a sealed \
+                     option (like --sealed NAME=VALUE)"
+                );
             }
             let session = args.connection.connect()?;
             let subject = Subject::Case(args.case);
-            let result = session.client.update_case(&args.case, facts.as_ref(), &clear);
-            session.signed("case updated", subject, Fields::Flags, result)?;
+            let result = session.client.update_case_sealed(&args.case, facts.as_ref(), &clear, &sealed);
+            session.signed_sealing("case updated", &member_sealed::names(&sealed), subject, Fields::Flags, result)?;
         }
+        CaseCommand::File(args) => return member_sealed::file(&args),
+        CaseCommand::Seal(args) => return member_sealed::seal(&args),
+        CaseCommand::Shred(args) => return member_sealed::shred(&args),
         CaseCommand::Show(args) => {
             let session = args.connection.connect()?;
             let detail = session
@@ -769,9 +823,9 @@ pub struct SignCommand {
 pub enum SignOnNode {
     /// Note, for your organisation, a public sign of political persecution on a case.
     ///
-    /// Signs that could endanger the person (past service in security bodies, defence
-    /// formations, cooperation with special services) and health details are not public: they
-    /// belong in a sealed record, and the node refuses them here.
+    /// Signs that could endanger the person (security_service_past, defence_formations,
+    /// special_services_cooperation) are not public: the node records them only in a sealed
+    /// record, readable only by member nodes. A --note is always sealed.
     Note(SignNoteArgs),
 }
 
@@ -782,9 +836,12 @@ pub struct SignNoteArgs {
     /// The case id.
     #[arg(value_name = "CASE", value_parser = parse_case_id)]
     case: EventId,
-    /// The sign.
-    #[arg(value_name = "SIGN", value_parser = SIGN)]
-    sign: Sign,
+    /// The sign: a public one like free_speech, or a sensitive one (sealed).
+    #[arg(value_name = "SIGN", value_parser = parse_sign)]
+    sign: String,
+    /// A note on the sign, like where it is known from (sealed: readable only by member nodes).
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
     /// The node.
     #[command(flatten)]
     connection: Connection,
@@ -795,8 +852,14 @@ pub fn sign(command: SignCommand) -> Result<Outcome> {
     match (command.on_node, command.offline) {
         (Some(SignOnNode::Note(args)), _) => {
             let session = args.connection.connect()?;
-            let result = session.client.note_sign(&args.case, args.sign);
-            session.signed(&format!("sign {} noted", args.sign), Subject::Case(args.case), Fields::Flags, result)?;
+            let result = session.client.note_sign_named(&args.case, &args.sign, args.note.as_deref());
+            let sealed = match (SENSITIVE_SIGNS.contains(&args.sign.as_str()), &args.note) {
+                (true, Some(_)) => "the sign and the note",
+                (true, None) => "the sign",
+                (false, _) => "the note",
+            };
+            let what = format!("sign {} noted", args.sign);
+            session.signed_sealing(&what, sealed, Subject::Case(args.case), Fields::Flags, result)?;
             Ok(Outcome::Success)
         }
         (None, Some(offline)) => events::sign(&offline),
@@ -812,8 +875,8 @@ pub fn sign(command: SignCommand) -> Result<Outcome> {
 pub enum ExclusionCommand {
     /// Raise, for your organisation, a ground for excluding a case from the list.
     ///
-    /// Only the ground is recorded: the deliberation behind it is sensitive and belongs in a
-    /// sealed record, never in the public feed.
+    /// Only the ground is public: the deliberation behind it (--deliberation) is sealed,
+    /// readable only by member nodes, never in the public feed.
     Raise(ExclusionRaiseArgs),
     /// Withdraw the exclusion your organisation raised.
     Withdraw(ExclusionWithdrawArgs),
@@ -829,6 +892,9 @@ pub struct ExclusionRaiseArgs {
     /// The ground.
     #[arg(value_name = "GROUND", value_parser = GROUND)]
     ground: ExclusionGround,
+    /// The deliberation behind it (sealed: readable only by member nodes).
+    #[arg(long, value_name = "TEXT")]
+    deliberation: Option<String>,
     /// The node.
     #[command(flatten)]
     connection: Connection,
@@ -841,6 +907,9 @@ pub struct ExclusionWithdrawArgs {
     /// The case id.
     #[arg(value_name = "CASE", value_parser = parse_case_id)]
     case: EventId,
+    /// Why it is withdrawn (sealed: readable only by member nodes).
+    #[arg(long, value_name = "TEXT")]
+    deliberation: Option<String>,
     /// The node.
     #[command(flatten)]
     connection: Connection,
@@ -851,14 +920,20 @@ pub fn exclusion(command: ExclusionCommand) -> Result<Outcome> {
     match command {
         ExclusionCommand::Raise(args) => {
             let session = args.connection.connect()?;
-            let result = session.client.raise_exclusion(&args.case, args.ground);
+            let result = session.client.raise_exclusion_sealed(&args.case, args.ground, args.deliberation.as_deref());
             let what = format!("exclusion raised ({})", args.ground);
-            session.signed(&what, Subject::Case(args.case), Fields::Flags, result)?;
+            session.signed_sealing(&what, "the deliberation", Subject::Case(args.case), Fields::Flags, result)?;
         }
         ExclusionCommand::Withdraw(args) => {
             let session = args.connection.connect()?;
-            let result = session.client.withdraw_exclusion(&args.case);
-            session.signed("exclusion withdrawn", Subject::Case(args.case), Fields::Flags, result)?;
+            let result = session.client.withdraw_exclusion_sealed(&args.case, args.deliberation.as_deref());
+            session.signed_sealing(
+                "exclusion withdrawn",
+                "the deliberation",
+                Subject::Case(args.case),
+                Fields::Flags,
+                result,
+            )?;
         }
     }
     Ok(Outcome::Success)

@@ -100,27 +100,12 @@ impl Node {
     /// signed. Refused, with nothing signed, when the node cannot seal: no identity, no
     /// recipients, or its own recipient is not in the sealing set (it could not read back).
     pub fn seal_record(&self, record: SealedRecord) -> Result<Submitted, SubmitError> {
-        let Some(org) = self.org().cloned() else { return Err(SubmitError::ReadOnly) };
-        let identity = self.identity().ok_or_else(|| {
-            SubmitError::CannotSeal(
-                "this node holds no identity, so it cannot seal: start it with --identity FILE; sensitive data is \
-                 never signed in clear"
-                    .into(),
-            )
-        })?;
+        let (org, recipients) = self.check_can_seal()?;
         record.validate()?;
         if let Some(case) = &record.case
             && !self.with_projection(|projection| projection.case(case).is_some())
         {
             return Err(SubmitError::UnknownReference { what: "case", id: *case });
-        }
-        let recipients = self.sealing_recipients().map_err(|error| SubmitError::CannotSeal(error.to_string()))?;
-        let own = identity.recipient();
-        if !recipients.contains(&own) {
-            return Err(SubmitError::CannotSeal(format!(
-                "{org}'s recipient {own} is not in the sealing set (the members' current recipients): publish it with \
-                 recipient.rotated or start the node with the identity of the published recipient"
-            )));
         }
         let set: Vec<String> = recipients.iter().map(ToString::to_string).collect();
         let grant = {
@@ -150,6 +135,29 @@ impl Node {
         let ledger = self.genesis().ledger_id();
         let ciphertext = seal_record(&record, &grant, SealContext { ledger: &ledger, org: &org })?;
         self.sign_and_store(EventKind::Sealed, serde_json::json!({ "ciphertext": ciphertext, "key": grant.key_id }))
+    }
+
+    /// Checks that this node can seal for the coalition now, before anything is signed: it
+    /// signs, holds an identity, and its own recipient is in the sealing set (so it can read
+    /// back what it seals). Returns its org and the sealing set.
+    pub(crate) fn check_can_seal(&self) -> Result<(OrgSlug, Vec<coalition_core::seal::Recipient>), SubmitError> {
+        let Some(org) = self.org().cloned() else { return Err(SubmitError::ReadOnly) };
+        let identity = self.identity().ok_or_else(|| {
+            SubmitError::CannotSeal(
+                "this node holds no identity, so it cannot seal: start it with --identity FILE; sensitive data is \
+                 never signed in clear"
+                    .into(),
+            )
+        })?;
+        let recipients = self.sealing_recipients().map_err(|error| SubmitError::CannotSeal(error.to_string()))?;
+        let own = identity.recipient();
+        if !recipients.contains(&own) {
+            return Err(SubmitError::CannotSeal(format!(
+                "{org}'s recipient {own} is not in the sealing set (the members' current recipients): publish it with \
+                 recipient.rotated or start the node with the identity of the published recipient"
+            )));
+        }
+        Ok((org, recipients))
     }
 
     /// The sealed records of `case` this node can attribute to it (through the data keys it

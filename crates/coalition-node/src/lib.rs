@@ -19,6 +19,7 @@ mod edition;
 mod effect;
 mod replication_status;
 mod reports;
+mod sealed_writes;
 mod sealing;
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +47,10 @@ pub use reports::{
     ACCEPTED_REPORT_ID_PREFIX, REPORT_CONTACT_CHARS_MAX, REPORT_ID_PREFIX, REPORT_PLACE_CHARS_MAX,
     REPORT_WHAT_CHARS_MAX, REPORT_WHO_CHARS_MAX, REPORTS_PAGE_MAX, Report, ReportEntry, ReportError, ReportForm,
     normalise_report_text,
+};
+pub use sealed_writes::{
+    DELIBERATION_FIELD, SEALED_NOTE_FIELD, SEALED_SIGN_FIELD, SealedFields, SealedSubmission, add_field,
+    is_sensitive_sign, sealed_value, take_fields,
 };
 
 /// Largest body a member may submit, in bytes of canonical JSON.

@@ -47,6 +47,75 @@ pub struct Submitted {
     pub seq: u64,
     /// Its kind.
     pub kind: EventKind,
+    /// The sealed record the write made beside its clear event (or, as `true`, that this event
+    /// is itself the sealed record: a sensitive sign has no clear event). Absent when the
+    /// request carried nothing sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedReceipt>,
+}
+
+/// What a member write sealed (PROTOCOL §14): see [`Submitted::sealed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SealedReceipt {
+    /// The sealed record signed right after the clear event.
+    Record(EventReceipt),
+    /// `true`: the receipt's own event is the sealed record.
+    Itself(bool),
+}
+
+/// One signed event: its id and its seq in this organisation's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReceipt {
+    /// The event id.
+    pub id: EventId,
+    /// Its seq in this organisation's feed.
+    pub seq: u64,
+}
+
+/// `POST /api/v1/member/cases/{case}/sealed`: a sealed record of the case (PROTOCOL §14.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealRequest {
+    /// The event kind the record is, like `case.updated`.
+    pub kind: Value,
+    /// Its fields: a text or a list of texts each, by name.
+    pub fields: Value,
+}
+
+/// `GET /api/v1/member/cases/{case}/sealed`: the member view of a case's sealed records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFile {
+    /// The case.
+    pub case: EventId,
+    /// Its sealed records this node can attribute to it, in (time, id) order.
+    pub records: Vec<CaseFileRecord>,
+}
+
+/// One sealed record in the member view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFileRecord {
+    /// The `sealed` event's id.
+    pub event: EventId,
+    /// The organisation whose feed carries it.
+    pub org: OrgSlug,
+    /// Its seq in that feed.
+    pub seq: u64,
+    /// Its signed time.
+    pub time: Timestamp,
+    /// `opened`, `shredded` (its data key was destroyed) or `does_not_open`.
+    pub status: String,
+    /// The kind the record is, when opened.
+    pub kind: Option<EventKind>,
+    /// Its fields, when opened.
+    pub fields: Option<BTreeMap<String, coalition_core::seal::SealedValue>>,
+}
+
+/// `POST /api/v1/member/cases/{case}/shred`: the `sealed.shredded` events signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shredded {
+    /// The events, in feed order.
+    pub events: Vec<EventReceipt>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,8 +176,12 @@ pub struct AssertCriterion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoteSign {
-    /// The sign, like `free_speech`.
+    /// The sign, like `free_speech`. A sensitive sign (like `special_services_cooperation`) is
+    /// recorded only in a sealed record.
     pub sign: Value,
+    /// The member's note on the sign: always sealed.
+    #[serde(default, deserialize_with = "keep_null", skip_serializing_if = "Option::is_none")]
+    pub note: Option<Value>,
 }
 
 /// `POST /api/v1/member/cases/{case}/exclusion`: raise an exclusion (`exclusion.raised`).

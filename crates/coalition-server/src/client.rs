@@ -33,7 +33,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::api::{CaseDetail, ErrorBody, FeedPage, Health, ListBody, Pending, QuarantinePage, StatusBody, Submitted};
+use crate::api::{
+    CaseDetail, CaseFile, ErrorBody, EventReceipt, FeedPage, Health, ListBody, Pending, QuarantinePage, Shredded,
+    StatusBody, Submitted,
+};
 use crate::auth::AdminToken;
 use crate::editions::{ChangesBody, EditionBody, EditionReceipt, EditionsBody, ProofBody, ProposeEdition};
 
@@ -49,6 +52,9 @@ pub const CLIENT_RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
 /// Longest piece of an unexpected answer quoted in an error, in characters.
 const QUOTED_RESPONSE_CHARS_MAX: usize = 200;
+
+/// Sensitive fields to seal, by name: a text or a list of texts each.
+pub type SealedFieldsRequest = std::collections::BTreeMap<String, coalition_core::seal::SealedValue>;
 
 /// Where the member API lives under the node's base URL.
 const MEMBER_PREFIX: &str = "api/v1/member/";
@@ -171,6 +177,7 @@ fn hint(status: u16, code: &str) -> Option<&'static str> {
         "overloaded" => "try again in a moment",
         "too_large" => "shorten the text fields",
         "sensitive_data" => "such data may only be recorded in a sealed record, never in clear in a feed",
+        "cannot_seal" => "nothing was signed, and nothing sensitive is ever signed in clear",
         _ => return None,
     })
 }
@@ -583,6 +590,99 @@ impl MemberClient {
     /// Rotates this organisation's key (`key.rotated`).
     pub fn rotate_key(&self, vkey: &str) -> Result<Submitted, ClientError> {
         self.post("key", &json!({ "vkey": vkey }))
+    }
+
+    /// Opens a case (`case.opened`) with sensitive `sealed` fields (a sealed record right after
+    /// it; none when empty).
+    pub fn open_case_sealed(&self, facts: &Facts, sealed: &SealedFieldsRequest) -> Result<Submitted, ClientError> {
+        let mut body = serde_json::Map::new();
+        body.insert("facts".to_owned(), json!(facts));
+        if !sealed.is_empty() {
+            body.insert("sealed".to_owned(), json!(sealed));
+        }
+        self.post("cases", &body)
+    }
+
+    /// Sets `facts`, clears `clear` and seals `sealed` on a case (`case.updated` and its sealed
+    /// record; only the sealed record when nothing public changes).
+    pub fn update_case_sealed(
+        &self,
+        case: &EventId,
+        facts: Option<&Facts>,
+        clear: &[FactField],
+        sealed: &SealedFieldsRequest,
+    ) -> Result<Submitted, ClientError> {
+        let mut body = serde_json::Map::new();
+        if let Some(facts) = facts {
+            body.insert("facts".to_owned(), json!(facts));
+        }
+        if !clear.is_empty() {
+            body.insert("clear".to_owned(), json!(clear));
+        }
+        if !sealed.is_empty() {
+            body.insert("sealed".to_owned(), json!(sealed));
+        }
+        self.patch(&format!("cases/{case}"), &body)
+    }
+
+    /// Notes a sign by name, public or sensitive (a sensitive sign, and any `note`, are sealed).
+    pub fn note_sign_named(&self, case: &EventId, sign: &str, note: Option<&str>) -> Result<Submitted, ClientError> {
+        let mut body = serde_json::Map::new();
+        body.insert("sign".to_owned(), json!(sign));
+        if let Some(note) = note {
+            body.insert("note".to_owned(), json!(note));
+        }
+        self.post(&format!("cases/{case}/signs"), &body)
+    }
+
+    /// Raises an exclusion on a ground, with the deliberation behind it sealed.
+    pub fn raise_exclusion_sealed(
+        &self,
+        case: &EventId,
+        ground: ExclusionGround,
+        deliberation: Option<&str>,
+    ) -> Result<Submitted, ClientError> {
+        let mut body = serde_json::Map::new();
+        body.insert("ground".to_owned(), json!(ground));
+        if let Some(text) = deliberation {
+            body.insert("deliberation".to_owned(), json!(text));
+        }
+        self.post(&format!("cases/{case}/exclusion"), &body)
+    }
+
+    /// Withdraws this organisation's exclusion, with the deliberation behind it sealed.
+    pub fn withdraw_exclusion_sealed(
+        &self,
+        case: &EventId,
+        deliberation: Option<&str>,
+    ) -> Result<Submitted, ClientError> {
+        match deliberation {
+            Some(text) => {
+                self.write(Method::DELETE, &format!("cases/{case}/exclusion"), Some(&json!({ "deliberation": text })))
+            }
+            None => self.withdraw_exclusion(case),
+        }
+    }
+
+    /// The member view of a case: its sealed records, opened by the node
+    /// (`GET /api/v1/member/cases/{case}/sealed`).
+    pub fn case_file(&self, case: &EventId) -> Result<CaseFile, ClientError> {
+        self.public.get_json(&format!("{MEMBER_PREFIX}cases/{case}/sealed"), Some(&self.token))
+    }
+
+    /// Seals a record of `kind` with `fields` about a case (`POST .../cases/{case}/sealed`).
+    pub fn seal(
+        &self,
+        case: &EventId,
+        kind: EventKind,
+        fields: &SealedFieldsRequest,
+    ) -> Result<EventReceipt, ClientError> {
+        self.write_as(Method::POST, &format!("cases/{case}/sealed"), Some(&json!({ "kind": kind, "fields": fields })))
+    }
+
+    /// Shreds a case's sealed records: destroys its data keys (`POST .../cases/{case}/shred`).
+    pub fn shred(&self, case: &EventId) -> Result<Shredded, ClientError> {
+        self.write_as::<Value, _>(Method::POST, &format!("cases/{case}/shred"), None)
     }
 
     /// Asks the node to propose the edition `label` at its current frontier

@@ -8,9 +8,10 @@
 //! | 401 | missing or wrong bearer token (with `WWW-Authenticate: Bearer`) |
 //! | 403 | the node holds no key |
 //! | 404 | unknown route, case, proposal, edition or feed |
-//! | 409 | the projection says the event would have no effect |
+//! | 409 | the projection says the event would have no effect; the node cannot seal (no identity) |
 //! | 413 | request or event body too large |
 //! | 415 | request body not sent as JSON |
+//! | 422 | sensitive data in a clear body; a sealed field that is not a text or list of texts |
 //! | 500 | a bug (a panic or an unexpected error): nothing is said beyond that |
 //! | 503 | store failure (nothing written), overload, or timeout |
 
@@ -157,10 +158,34 @@ impl From<SubmitError> for ApiError {
             SubmitError::NotCanonical(message) => {
                 Self::bad_request("invalid_body", format!("the body cannot be signed as it is: {message}"))
             }
+            SubmitError::Schema(body_error) if body_error.is_sensitive() => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "sensitive_data",
+                format!(
+                    "{}. The member API seals such data for you: send it to the case routes (sensitive fields of \
+                     POST /api/v1/member/cases and PATCH /api/v1/member/cases/{{case}}, a sensitive sign to \
+                     .../signs, deliberation to .../exclusion) or as a record to POST \
+                     /api/v1/member/cases/{{case}}/sealed",
+                    body_error.message()
+                ),
+            )
+            .at(body_error.path()),
             SubmitError::Schema(body_error) => {
-                let code = if body_error.is_sensitive() { "sensitive_data" } else { "invalid_body" };
-                Self::bad_request(code, body_error.message()).at(body_error.path())
+                Self::bad_request("invalid_body", body_error.message()).at(body_error.path())
             }
+            SubmitError::CannotSeal(message) => Self::new(StatusCode::CONFLICT, "cannot_seal", message),
+            // The record's own check says what is wrong with it ("opened" in SealError's words is
+            // about reading a record back, not about a member's request).
+            SubmitError::Seal(coalition_core::seal::SealError::Invalid { what, reason }) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_sealed_record",
+                format!("{what}: {reason}; nothing was signed"),
+            ),
+            SubmitError::Seal(seal_error @ coalition_core::seal::SealError::TooLarge { .. }) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_sealed_record",
+                format!("{seal_error}; nothing was signed"),
+            ),
             SubmitError::TooLarge { bytes, max } => Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",

@@ -54,6 +54,35 @@ impl FromRequest<AppState> for NoBody {
     }
 }
 
+/// The body of a route whose body is optional (`DELETE .../exclusion` may carry sealed
+/// deliberation): empty or `{}` is `None`; anything else is read as [`JsonBody`] reads it.
+pub(crate) struct OptionalJsonBody<T>(pub(crate) Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = is_json(&request);
+        let bytes = read_body(request, state).await?;
+        let blank = bytes.iter().all(u8::is_ascii_whitespace);
+        if blank {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON, with the header `Content-Type: application/json`",
+            ));
+        }
+        let value: serde_json::Value = parse_json(&bytes)?;
+        if value.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Ok(Self(None));
+        }
+        parse_json(&bytes).map(|parsed| Self(Some(parsed)))
+    }
+}
+
 fn is_json(request: &Request) -> bool {
     let Some(value) = request.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
         return false;

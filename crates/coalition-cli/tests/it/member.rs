@@ -102,37 +102,57 @@ impl Drop for RunningNode {
 
 impl RunningNode {
     fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// With `sealing`, the members publish recipients in the genesis and zmina's node runs with
+    /// its identity, so it can seal.
+    fn start_with(sealing: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path();
         for org in ["zmina", "crimea-sos", "ccl"] {
             ok(run(path, &["keygen", "--org", org, "--out", "keys"]));
         }
+        let recipients: &[&str] = if sealing {
+            &[
+                "--member-recipient",
+                "zmina=@keys/zmina.recipient",
+                "--member-recipient",
+                "crimea-sos=@keys/crimea-sos.recipient",
+            ]
+        } else {
+            &[]
+        };
         ok(run(
             path,
             &[
-                "genesis",
-                "init",
-                "--name",
-                "Test coalition",
-                "--origin",
-                "coalition.example",
-                "--member",
-                "zmina=@keys/zmina.vkey",
-                "--member",
-                "crimea-sos=@keys/crimea-sos.vkey",
-                "--listing-quorum",
-                "2",
-                "--governance-quorum",
-                "2",
-                "--edition-quorum",
-                "2",
-                "--exclusion-quorum",
-                "1",
-                "--created",
-                "2026-11-01T00:00:00Z",
-                "--out",
-                "genesis.note",
-            ],
+                &[
+                    "genesis",
+                    "init",
+                    "--name",
+                    "Test coalition",
+                    "--origin",
+                    "coalition.example",
+                    "--member",
+                    "zmina=@keys/zmina.vkey",
+                    "--member",
+                    "crimea-sos=@keys/crimea-sos.vkey",
+                    "--listing-quorum",
+                    "2",
+                    "--governance-quorum",
+                    "2",
+                    "--edition-quorum",
+                    "2",
+                    "--exclusion-quorum",
+                    "1",
+                    "--created",
+                    "2026-11-01T00:00:00Z",
+                    "--out",
+                    "genesis.note",
+                ][..],
+                recipients,
+            ]
+            .concat(),
         ));
         for org in ["zmina", "crimea-sos"] {
             ok(run(path, &["genesis", "sign", "genesis.note", "--key", &format!("keys/{org}.key")]));
@@ -144,6 +164,7 @@ impl RunningNode {
             .current_dir(path)
             .args(["node", "--data", "data", "--genesis", "genesis.note", "--key", "keys/zmina.key"])
             .args(["--admin-token-file", "admin-token", "--listen", &format!("127.0.0.1:{port}")])
+            .args(if sealing { &["--identity", "keys/zmina.age"][..] } else { &[][..] })
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -379,8 +400,12 @@ fn values_are_checked_before_anything_is_sent() {
     };
     let message = refused(with(&["case", "open", "--name-uk", "Олена", "--region", "mars"]));
     assert!(message.contains("unknown region \"mars\"") && message.contains("crimea, sevastopol"), "{message}");
-    let message = refused(with(&["sign", "note", &case, "security_service_past"]));
-    assert!(message.contains("sealed record"), "{message}");
+    let message = refused(with(&["sign", "note", &case, "secret_police"]));
+    assert!(message.contains("free_speech") && message.contains("security_service_past"), "{message}");
+    let message = refused(with(&["case", "shred", &case]));
+    assert!(message.contains("irreversible") && message.contains("--yes"), "{message}");
+    let message = refused(with(&["case", "seal", &case, "--kind", "case.updated", "--field", "no-equals-sign"]));
+    assert!(message.contains("NAME=VALUE"), "{message}");
     let message = refused(with(&["criterion", "assert", &case, "f"]));
     assert!(message.contains("allowed: a, b, c, d, e"), "{message}");
     let message = refused(with(&["person", "release", &case, "--date", "24.08.2025", "--circumstances", "exchange"]));
@@ -408,6 +433,9 @@ fn every_member_command_teaches_with_an_example() {
         &["case", "open"][..],
         &["case", "update"],
         &["case", "show"],
+        &["case", "file"],
+        &["case", "seal"],
+        &["case", "shred"],
         &["criterion", "assert"],
         &["criterion", "withdraw"],
         &["sign", "note"],
@@ -433,4 +461,77 @@ fn every_member_command_teaches_with_an_example() {
     // The offline `coalition sign` keeps working beside `sign note`.
     let help = ok(run(dir.path(), &["sign", "--help"]));
     assert!(help.contains("--genesis") && help.contains("note"), "{help}");
+}
+
+#[test]
+fn sensitive_data_is_sealed_read_back_and_shredded() {
+    const MARKER: &str = "MARKER-77d1";
+    let node = RunningNode::start_with(true);
+    let output = node.member(&[
+        "case",
+        "open",
+        "--name-en",
+        "Olena Pryklad",
+        "--relatives-contact",
+        &format!("sister {MARKER}"),
+        "--sealed",
+        &format!("children=two {MARKER}"),
+    ]);
+    let message = stderr(&output);
+    let case = ok(output).trim().to_owned();
+    assert!(message.contains("signed: case opened"), "{message}");
+    assert!(message.contains("sealed: children, relatives_contact in a sealed record"), "{message}");
+    assert!(message.contains("readable only by member nodes"), "{message}");
+
+    let output = node.member(&["sign", "note", &case, "special_services_cooperation", "--note", "line one\nline two"]);
+    let message = stderr(&output);
+    ok(output);
+    assert!(message.contains("only in a sealed record"), "{message}");
+    let output =
+        node.member(&["exclusion", "raise", &case, "general_crime", "--deliberation", &format!("papers {MARKER}")]);
+    let message = stderr(&output);
+    ok(output);
+    assert!(message.contains("sealed: the deliberation in a sealed record"), "{message}");
+    let output = node.member(&[
+        "case",
+        "seal",
+        &case,
+        "--kind",
+        "case.updated",
+        "--field",
+        "witnesses=Petro",
+        "--field",
+        "witnesses=Oksana",
+    ]);
+    ok(output);
+    // A sealed field that is not valid text is refused by the node, with nothing signed.
+    let message = refused(node.member(&["case", "seal", &case, "--kind", "case.updated", "--field", "Bad Name=x"]));
+    assert!(message.contains("Bad Name"), "{message}");
+
+    // Nothing sensitive in clear in the public feed.
+    let public = coalition_server::client::PublicClient::new(&node.url).expect("client");
+    let feed = public.feed(&coalition_core::event::OrgSlug::parse("zmina").expect("slug"), 1, 100).expect("feed");
+    assert_eq!(feed.notes.len(), 6, "case.opened, sealed, sealed (sign), exclusion.raised, sealed, sealed");
+    for note in &feed.notes {
+        assert!(!note.contains(MARKER) && !note.contains("special_services_cooperation"), "in clear: {note}");
+    }
+
+    // The member view, for people: every text on one line, the sign and the notes readable.
+    let file = ok(node.member(&["case", "file", &case]));
+    assert!(file.contains(&format!("relatives_contact: sister {MARKER}")), "{file}");
+    assert!(file.contains(&format!("children: two {MARKER}")), "{file}");
+    assert!(file.contains("sign: special_services_cooperation"), "{file}");
+    assert!(file.contains("note: line one\\nline two"), "the line feed is escaped: {file}");
+    assert!(file.contains(&format!("deliberation: papers {MARKER}")), "{file}");
+    assert!(file.contains("    - Petro") && file.contains("    - Oksana"), "{file}");
+    let file = json(&ok(node.member(&["case", "file", &case, "--json"])));
+    assert_eq!(file["records"].as_array().map(Vec::len), Some(4));
+
+    // Shredding is irreversible: asked for explicitly, then the records cannot be read.
+    let message = refused(node.member(&["case", "shred", &case]));
+    assert!(message.contains("irreversible"), "{message}");
+    ok(node.member(&["case", "shred", &case, "--yes"]));
+    let file = ok(node.member(&["case", "file", &case]));
+    assert!(!file.contains(MARKER), "{file}");
+    assert_eq!(file.matches("shredded: its key was destroyed").count(), 4, "{file}");
 }

@@ -11,6 +11,7 @@ mod member;
 mod openapi;
 mod public;
 mod reports;
+mod sealed;
 mod site;
 mod status;
 mod token;

@@ -240,14 +240,21 @@ async fn refusals_have_the_right_status_code_and_path() {
     assert_eq!(reply.json()["error"]["path"], "facts.region");
     assert!(reply.json()["error"]["message"].as_str().is_some_and(|message| message.contains("atlantis")));
 
-    // Sensitive data is named as such.
+    // Sensitive data in a clear body is named as such (the case routes seal it instead: see
+    // sealed.rs; this node holds no identity, so they refuse it).
+    let reply = Call::member(Method::POST, "/events")
+        .json(&json!({ "kind": "sign.noted", "body": { "case": case, "sign": "defence_formations" } }))
+        .send(&router)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.code(), "sensitive_data");
+    assert_eq!(reply.json()["error"]["path"], "body.sign");
     let reply = Call::member(Method::POST, &format!("/cases/{case}/signs"))
         .json(&json!({ "sign": "defence_formations" }))
         .send(&router)
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.code(), "sensitive_data");
-    assert_eq!(reply.json()["error"]["path"], "sign");
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.code(), "cannot_seal");
 
     // Unknown field in the request.
     let reply = Call::member(Method::POST, &format!("/cases/{case}/signs"))

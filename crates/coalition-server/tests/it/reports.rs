@@ -14,7 +14,7 @@ const MARKER: &str = "MARKER-9c1e";
 const SCRIPT: &str = "<script>alert(1)</script>";
 
 /// A node of `ccl` on a genesis where every member has a recipient, with its identity.
-fn sealing_node() -> Node {
+pub(crate) fn sealing_node() -> Node {
     let identities: Vec<Identity> = ORGS.iter().map(|_| Identity::generate()).collect();
     let members = ORGS
         .iter()
