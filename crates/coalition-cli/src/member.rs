@@ -831,14 +831,19 @@ pub enum SignOnNode {
 
 /// The arguments of `coalition sign note`.
 #[derive(Args)]
-#[command(after_help = "Example:\n  coalition sign note \"$CASE\" free_speech --token-file admin-token")]
+#[command(after_help = "Examples:\n  coalition sign note \"$CASE\" free_speech --token-file admin-token\n  \
+    coalition sign note \"$CASE\" --sign special_services_cooperation --note \"from the indictment\" \\\n    \
+    --token-file admin-token      (sealed: readable only by member nodes)")]
 pub struct SignNoteArgs {
     /// The case id.
     #[arg(value_name = "CASE", value_parser = parse_case_id)]
     case: EventId,
     /// The sign: a public one like free_speech, or a sensitive one (sealed).
-    #[arg(value_name = "SIGN", value_parser = parse_sign)]
-    sign: String,
+    #[arg(value_name = "SIGN", value_parser = parse_sign, required_unless_present = "sign_option")]
+    sign: Option<String>,
+    /// The sign, as an option (instead of SIGN).
+    #[arg(long = "sign", id = "sign_option", value_name = "SIGN", value_parser = parse_sign, conflicts_with = "sign")]
+    sign_option: Option<String>,
     /// A note on the sign, like where it is known from (sealed: readable only by member nodes).
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
@@ -852,13 +857,14 @@ pub fn sign(command: SignCommand) -> Result<Outcome> {
     match (command.on_node, command.offline) {
         (Some(SignOnNode::Note(args)), _) => {
             let session = args.connection.connect()?;
-            let result = session.client.note_sign_named(&args.case, &args.sign, args.note.as_deref());
-            let sealed = match (SENSITIVE_SIGNS.contains(&args.sign.as_str()), &args.note) {
+            let sign = args.sign.or(args.sign_option).context("give the sign, like free_speech")?;
+            let result = session.client.note_sign_named(&args.case, &sign, args.note.as_deref());
+            let sealed = match (SENSITIVE_SIGNS.contains(&sign.as_str()), &args.note) {
                 (true, Some(_)) => "the sign and the note",
                 (true, None) => "the sign",
                 (false, _) => "the note",
             };
-            let what = format!("sign {} noted", args.sign);
+            let what = format!("sign {sign} noted");
             session.signed_sealing(&what, sealed, Subject::Case(args.case), Fields::Flags, result)?;
             Ok(Outcome::Success)
         }
@@ -884,7 +890,8 @@ pub enum ExclusionCommand {
 
 /// The arguments of `coalition exclusion raise`.
 #[derive(Args)]
-#[command(after_help = "Example:\n  coalition exclusion raise \"$CASE\" general_crime --token-file admin-token")]
+#[command(after_help = "Example:\n  coalition exclusion raise \"$CASE\" general_crime --deliberation \"...\" \
+    --token-file admin-token")]
 pub struct ExclusionRaiseArgs {
     /// The case id.
     #[arg(value_name = "CASE", value_parser = parse_case_id)]

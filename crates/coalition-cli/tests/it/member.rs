@@ -483,7 +483,8 @@ fn sensitive_data_is_sealed_read_back_and_shredded() {
     assert!(message.contains("sealed: children, relatives_contact in a sealed record"), "{message}");
     assert!(message.contains("readable only by member nodes"), "{message}");
 
-    let output = node.member(&["sign", "note", &case, "special_services_cooperation", "--note", "line one\nline two"]);
+    let output =
+        node.member(&["sign", "note", &case, "--sign", "special_services_cooperation", "--note", "line one\nline two"]);
     let message = stderr(&output);
     ok(output);
     assert!(message.contains("only in a sealed record"), "{message}");
