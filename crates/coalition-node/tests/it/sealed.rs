@@ -249,3 +249,62 @@ fn a_restarted_node_opens_its_grants_again_and_forgets_shredded_ones() {
     assert!(node.private_ids(PrivateSpace::KeyGrants, None, 10).expect("ids").is_empty());
     assert!(node.case_file(&case).expect("file").is_empty(), "no key of the case is left to find its records");
 }
+
+#[test]
+fn a_write_with_sealed_fields_is_a_clear_event_then_its_sealed_record_opened_by_every_member() {
+    let coalition = coalition();
+    let zmina = &coalition.nodes[2];
+    let mut fields = coalition_node::SealedFields::new();
+    // Decomposed "й" (и + U+0306): the sealed text enters in NFC like any typed text.
+    fields.insert("relatives_contact".to_owned(), SealedValue::Text(format!("сестра Ки\u{306}ра {MARKER}")));
+    let opened = zmina
+        .submit_with_sealed(EventKind::CaseOpened, json!({"facts": {"name_en": "Olena Pryklad"}}), fields.clone())
+        .expect("open with sealed fields");
+    let clear = opened.clear.expect("a clear case.opened");
+    let sealed = opened.sealed.expect("a sealed record");
+    assert_eq!(sealed.seq, clear.seq + 1, "the sealed record right after the clear event");
+    sync(&coalition.nodes);
+    for node in &coalition.nodes {
+        let file = node.case_file(&clear.id).expect("case file");
+        assert_eq!(file.len(), 1, "{:?}", node.org());
+        let RecordContent::Opened(record) = &file[0].content else { panic!("not opened: {:?}", file[0].content) };
+        assert_eq!(record.kind, EventKind::CaseOpened);
+        assert_eq!(record.case, Some(clear.id), "the record names the new case");
+        assert_eq!(record.fields["relatives_contact"], SealedValue::Text(format!("сестра Кйра {MARKER}")));
+    }
+    for (_, note) in notes(zmina) {
+        assert!(!note.contains(MARKER), "{note}");
+    }
+
+    // A sensitive sign is only sealed; a public sign with a note is clear plus sealed.
+    let sign = zmina.note_sign(clear.id, json!("defence_formations"), None).expect("sensitive sign");
+    assert!(sign.clear.is_none() && sign.sealed.is_some());
+    let public = zmina.note_sign(clear.id, json!("free_speech"), Some(json!(MARKER))).expect("public sign");
+    assert!(public.clear.is_some() && public.sealed.is_some());
+    let signs = zmina.with_projection(|projection| {
+        projection
+            .case(&clear.id)
+            .expect("case")
+            .signs()
+            .iter()
+            .map(|(sign, _)| sign.as_str().to_owned())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(signs, ["free_speech"], "the sensitive sign is in no clear event");
+    // A sealed value that is not text is refused before anything is signed.
+    let seq_before = zmina.read_feed(zmina.org().expect("org"), 1, 1000).expect("feed").len();
+    let refused = zmina.note_sign(clear.id, json!("free_speech"), Some(json!(42)));
+    assert!(matches!(refused, Err(SubmitError::Seal(_))), "{refused:?}");
+    assert_eq!(zmina.read_feed(zmina.org().expect("org"), 1, 1000).expect("feed").len(), seq_before);
+}
+
+#[test]
+fn a_node_without_identity_refuses_a_write_with_sealed_fields_whole() {
+    let identities: Vec<Identity> = ORGS.iter().map(|_| Identity::generate()).collect();
+    let node = Node::open_in_memory(genesis_with_recipients(&identities), Some(key(ORGS[0]))).expect("node");
+    let mut fields = coalition_node::SealedFields::new();
+    fields.insert("health".to_owned(), SealedValue::Text(MARKER.to_owned()));
+    let refused = node.submit_with_sealed(EventKind::CaseOpened, json!({"facts": {"name_en": "A"}}), fields);
+    assert!(matches!(&refused, Err(SubmitError::CannotSeal(message)) if message.contains("--identity")), "{refused:?}");
+    assert!(notes(&node).is_empty(), "nothing signed, not even the clear event");
+}
