@@ -7,6 +7,10 @@
 //! (a date, a criterion letter, a region, an id) so a typo is caught before anything is sent,
 //! with the allowed values in the message. Every answer is printed in one sentence on stderr,
 //! with the event id alone on stdout for scripts, or as the node's JSON with `--json`.
+//!
+//! Sensitive data (a sensitive sign, contacts, health, deliberation, `--sealed NAME=VALUE`) is
+//! sent beside the public fields and sealed by the node; `member_sealed` holds the sealed
+//! options and `case file|seal|shred`.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;

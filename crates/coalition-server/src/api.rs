@@ -28,8 +28,9 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable code: `malformed_json`, `invalid_request`, `unknown_field`, `invalid_body`,
-    /// `sensitive_data`, `unauthorized`, `not_found`, `unknown_reference`, `no_effect`,
-    /// `too_large`, `unsupported_media_type`, `store_unavailable`, `timeout`, `overloaded`, ...
+    /// `sensitive_data`, `invalid_sealed_record`, `cannot_seal`, `unauthorized`, `not_found`,
+    /// `unknown_reference`, `no_effect`, `too_large`, `unsupported_media_type`,
+    /// `store_unavailable`, `timeout`, `overloaded`, ...
     pub code: String,
     /// What is wrong and, where it helps, what to do, in plain words.
     pub message: String,
