@@ -32,6 +32,9 @@ pub enum BenchCommand {
     /// alone) and opening it (grant + record, or record with a cached key), beside plain Ed25519
     /// signing in the same run.
     Seal(crate::bench_seal::SealBenchArgs),
+    /// The report form under a flood from many addresses: intake rate, and the public site's
+    /// request rate during the flood beside its rate alone, measured in the same run.
+    Reports(crate::bench_reports::ReportsBenchArgs),
 }
 
 /// Measure acknowledged appends through a node (sign, durable group commit, projection) with one
@@ -258,6 +261,7 @@ pub fn run(command: BenchCommand) -> Result<Outcome> {
         BenchCommand::Append(args) => run_append(&args),
         BenchCommand::Audit(args) => crate::bench_audit::run(&args),
         BenchCommand::Seal(args) => crate::bench_seal::run(&args),
+        BenchCommand::Reports(args) => crate::bench_reports::run(&args),
     }
 }
 

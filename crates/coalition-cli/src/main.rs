@@ -7,6 +7,7 @@
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_reports;
 mod bench_seal;
 mod edition;
 mod events;

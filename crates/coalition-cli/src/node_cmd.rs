@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use coalition_core::event::OrgSlug;
+use coalition_core::event::{EventId, OrgSlug};
 use coalition_core::keys::SignerKey;
 use coalition_core::seal::Identity;
 use coalition_core::time::Timestamp;
-use coalition_node::demo::{DEMO_MEMBERS, demo_genesis_with_recipients, demo_history, demo_key_name};
+use coalition_node::demo::{
+    DEMO_MEMBERS, DEMO_SEALED_CASES_MAX, demo_genesis_with_recipients, demo_history, demo_key_name, demo_sealed_records,
+};
 use coalition_node::{Node, data_dir};
 use coalition_server::{AdminToken, ServerOptions};
 
@@ -274,8 +276,29 @@ fn prepare_demo(dir: &Path) -> Result<(SignerKey, PathBuf)> {
     if !report.refused.is_empty() {
         bail!("the demo history did not verify: {:?}", report.refused.first());
     }
+    drop(node);
     eprintln!("signed and stored {count} demo events for {DEMO_CASES} fictional cases");
+    seal_demo_records(dir, &key)?;
     Ok((key, token_path))
+}
+
+/// Seals the demo's fictional sensitive records (contacts, health, sensitive signs) through the
+/// node's normal path, so the member view of the demo shows sealed case files.
+fn seal_demo_records(dir: &Path, key: &SignerKey) -> Result<()> {
+    let genesis = data_dir::prepare(dir, None)?;
+    let node = Node::open(dir, genesis, Some(key.clone()))?;
+    let cases: Vec<EventId> =
+        node.with_projection(|projection| projection.list_entries().map(|entry| entry.case).collect());
+    let records = demo_sealed_records(&cases, DEMO_SEED);
+    for record in records.iter().cloned() {
+        node.seal_record(record).context("cannot seal a demo record")?;
+    }
+    eprintln!(
+        "sealed {} fictional sensitive records for {} cases",
+        records.len(),
+        cases.len().min(DEMO_SEALED_CASES_MAX)
+    );
+    Ok(())
 }
 
 pub fn demo(args: &DemoArgs) -> Result<Outcome> {

@@ -6,7 +6,9 @@
 //! ([`demo_history`]): cases opened, PACE criteria asserted, signs noted, endorsements, releases
 //! in prisoner exchanges, a death in custody, a re-detention, exclusions raised and withdrawn,
 //! facts updated as cases move from investigation to a penal colony, and one policy change
-//! approved by the governance quorum.
+//! approved by the governance quorum. [`demo_sealed_records`] adds fictional sensitive records
+//! (relatives' and lawyers' contacts, health, sensitive signs and their sources) that the demo node
+//! seals, so its member view shows what members keep sealed.
 //!
 //! Everything is fictional. Names are drawn at random from lists of common Ukrainian and Crimean
 //! Tatar first names and surnames (never a real person's full name on purpose); facilities carry
@@ -24,6 +26,8 @@
 //! checked against a small mirror of the projection rules before it is written, so the verifier
 //! accepts every event and the projector applies every one of them without an anomaly.
 
+use std::collections::BTreeMap;
+
 use coalition_core::body::{
     Body, CaseOpened, CaseUpdated, Charge, ChargeCode, Criterion, CriterionAsserted, CriterionWithdrawn,
     ExclusionGround, ExclusionRaised, ExclusionWithdrawn, FactField, Facts, Gender, PersonAdded, PersonDetained,
@@ -33,7 +37,7 @@ use coalition_core::body::{
 use coalition_core::event::{Event, EventError, EventId, IdError, LedgerId, OrgSlug, SignedEvent};
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc, GenesisError};
 use coalition_core::keys::{KeyError, KeyName, SignerKey};
-use coalition_core::seal::Recipient;
+use coalition_core::seal::{Recipient, SealedRecord, SealedValue};
 use coalition_core::time::{Date, Timestamp};
 
 // ---------------------------------------------------------------------------------------------
@@ -2219,4 +2223,58 @@ impl<'k> Writer<'k> {
         self.events.push(signed);
         Ok(id)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealed demo records
+// ---------------------------------------------------------------------------------------------
+
+/// Cases of the demo that get sealed records (the member view of a case file), at most.
+pub const DEMO_SEALED_CASES_MAX: usize = 24;
+
+/// Fictional sensitive records for the first cases of `cases` (at most
+/// [`DEMO_SEALED_CASES_MAX`]): relatives' and lawyers' contacts and health notes on every one, and
+/// on every third a sensitive sign with its source, so the demo's member view shows what members
+/// keep sealed. Contacts use reserved numbers and the `.invalid` domain; every text says it is
+/// fictional. Deterministic: the same cases and seed give the same records.
+pub fn demo_sealed_records(cases: &[EventId], seed: u64) -> Vec<SealedRecord> {
+    const SENSITIVE_DEMO_SIGNS: [&str; 2] = ["defence_formations", "special_services_cooperation"];
+    const RELATIONS: [&str; 4] = ["мати", "дружина", "брат", "донька"];
+    const CONDITIONS: [&str; 3] = [
+        "хронічна гіпертензія, ліки передають родичі",
+        "після затримання — травма руки, медичної допомоги не надано",
+        "цукровий діабет 2 типу, потребує інсуліну",
+    ];
+    let mut rng = SplitMix64::new(seed ^ 0x5ea1_ed00);
+    let text = |value: String| SealedValue::Text(value);
+    let mut records = Vec::new();
+    for (index, case) in cases.iter().take(DEMO_SEALED_CASES_MAX).enumerate() {
+        let relation = RELATIONS[rng.below(RELATIONS.len() as u64) as usize];
+        let condition = CONDITIONS[rng.below(CONDITIONS.len() as u64) as usize];
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "relatives_contact".to_owned(),
+            text(format!("{relation}: +380 00 000 {:04} (вигаданий номер), relative-{index}@demo.invalid", index)),
+        );
+        fields.insert(
+            "lawyer_contact".to_owned(),
+            text(format!("адвокат (вигаданий): lawyer-{index}@demo.invalid, +380 00 111 {:04}", index)),
+        );
+        fields.insert("health".to_owned(), text(format!("{condition} (вигадані дані)")));
+        records.push(SealedRecord { case: Some(*case), fields, kind: coalition_core::body::EventKind::CaseUpdated });
+        if index % 3 == 0 {
+            let sign = SENSITIVE_DEMO_SIGNS[rng.below(SENSITIVE_DEMO_SIGNS.len() as u64) as usize];
+            let mut fields = BTreeMap::new();
+            fields.insert("sign".to_owned(), text(sign.to_owned()));
+            fields.insert(
+                "sources".to_owned(),
+                SealedValue::List(vec![
+                    "свідчення родича (вигадане)".to_owned(),
+                    "документ з матеріалів справи (вигаданий)".to_owned(),
+                ]),
+            );
+            records.push(SealedRecord { case: Some(*case), fields, kind: coalition_core::body::EventKind::SignNoted });
+        }
+    }
+    records
 }

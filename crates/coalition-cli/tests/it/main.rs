@@ -3,6 +3,7 @@
 mod audit;
 mod browser;
 mod edition;
+mod leak;
 mod member;
 mod node;
 mod offline;

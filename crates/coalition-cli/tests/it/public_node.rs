@@ -16,7 +16,7 @@ const FOLLOW_DEADLINE: Duration = Duration::from_secs(60);
 
 /// One HTTP/1.1 request over a plain socket (the test needs no HTTP client crate): the status
 /// and the body. `url` is `http://HOST:PORT/PATH`.
-fn request(method: &str, url: &str, headers: &[&str], body: &str) -> (u16, String) {
+pub(crate) fn request(method: &str, url: &str, headers: &[&str], body: &str) -> (u16, String) {
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(host, path)| (host, format!("/{path}")));
     let mut stream = TcpStream::connect(host).expect("connect");
@@ -31,10 +31,29 @@ fn request(method: &str, url: &str, headers: &[&str], body: &str) -> (u16, Strin
     stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body.as_bytes())).expect("send");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let split = response.windows(4).position(|window| window == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let body = &response[split + 4..];
     let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("a status code");
-    (status, body.to_owned())
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The body of a chunked response, without its framing.
+fn dechunk(mut framed: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(end) = framed.windows(2).position(|window| window == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&framed[..end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        let rest = &framed[end + 2..];
+        body.extend_from_slice(rest.get(..size).expect("a whole chunk"));
+        framed = rest.get(size + 2..).unwrap_or(&[]);
+    }
+    body
 }
 
 fn get(url: &str) -> (u16, String) {

@@ -313,3 +313,18 @@ fn wrong_inputs_are_refused_with_a_reason() {
     let late = demo_genesis(&keys, Timestamp::parse("2999-06-01T00:00:00Z").expect("time")).expect("genesis");
     assert!(matches!(demo_history(&late, &keys, 3, 1), Err(DemoError::TimeOutOfRange { .. })));
 }
+
+#[test]
+fn the_demo_sealed_records_are_valid_fictional_and_deterministic() {
+    let cases: Vec<EventId> = (0..40u8).map(|index| EventId::of_text(&[index])).collect();
+    let records = coalition_node::demo::demo_sealed_records(&cases, 7);
+    assert_eq!(records, coalition_node::demo::demo_sealed_records(&cases, 7), "same input, same records");
+    let sealed_cases: std::collections::BTreeSet<_> = records.iter().filter_map(|record| record.case).collect();
+    assert_eq!(sealed_cases.len(), coalition_node::demo::DEMO_SEALED_CASES_MAX, "capped at the maximum");
+    assert!(records.iter().any(|record| record.kind == EventKind::SignNoted), "some carry a sensitive sign");
+    for record in &records {
+        record.validate().expect("a valid sealed record");
+        let text = serde_json::to_string(&record.fields).expect("JSON");
+        assert!(text.contains("вигадан") || text.contains(".invalid"), "says it is fictional: {text}");
+    }
+}
