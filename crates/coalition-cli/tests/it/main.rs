@@ -8,3 +8,4 @@ mod node;
 mod offline;
 mod public_node;
 mod replication;
+mod reports;
