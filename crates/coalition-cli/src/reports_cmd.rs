@@ -48,7 +48,7 @@ pub enum ReportsCommand {
     ///
     /// Only what you type in the flags becomes public: the report itself goes into the case only
     /// as a sealed record, readable by member organisations. The report leaves the inbox.
-    Accept(AcceptArgs),
+    Accept(Box<AcceptArgs>),
     /// Delete a report from the inbox for good (spam, duplicates). Needs --yes.
     Discard(DiscardArgs),
 }

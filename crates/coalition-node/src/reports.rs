@@ -213,8 +213,8 @@ pub enum ReportError {
     NotSealed {
         /// The case that was opened.
         case: EventId,
-        /// Why sealing failed.
-        source: SubmitError,
+        /// Why sealing failed (boxed: this variant is rare and the error large).
+        source: Box<SubmitError>,
     },
     /// The store, sealing or the node's identity failed.
     #[error(transparent)]
@@ -474,7 +474,9 @@ impl Node {
         let case = self.submit(EventKind::CaseOpened, json!({ "facts": facts }))?;
         let record = report.case_record(id, case.id);
         let sealed_fields = record.fields.keys().cloned().collect();
-        let sealed = self.seal_record(record).map_err(|source| ReportError::NotSealed { case: case.id, source })?;
+        let sealed = self
+            .seal_record(record)
+            .map_err(|source| ReportError::NotSealed { case: case.id, source: Box::new(source) })?;
         self.inner.store.delete_private(PrivateSpace::Reports, id).map_err(NodeError::from)?;
         tracing::info!(report = %id, case = %case.id, sealed = %sealed.id, "a report was accepted into a case");
         Ok(AcceptedReport { case, sealed, sealed_fields })

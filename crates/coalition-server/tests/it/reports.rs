@@ -309,7 +309,7 @@ async fn form_errors_are_in_the_page_language() {
         (b"who=\xff\xfe&place=b&what=c", "en", "the form is not in UTF-8"),
     ];
     for (index, (body, lang, words)) in cases.into_iter().enumerate() {
-        let reply = Call::new(Method::POST, &format!("/api/v1/reports?lang={lang}"))
+        let reply = Call::new(Method::POST, format!("/api/v1/reports?lang={lang}"))
             .raw("application/x-www-form-urlencoded", body.to_vec())
             .peer(&format!("192.0.2.{index}:1"))
             .send(&router)
