@@ -432,8 +432,16 @@ impl Node {
     pub fn open_report(&self, id: &str) -> Result<Report, ReportError> {
         let sealed = self.sealed_report(id)?.ok_or_else(|| ReportError::Unknown(id.to_owned()))?;
         let clear = self.open_sealed_to_members(&sealed)?;
-        serde_json::from_slice(&clear)
-            .map_err(|error| ReportError::Malformed(format!("the opened report is not a report: {error}")))
+        // serde's message may quote a value of the report: only its position is kept, so the
+        // error can be logged.
+        serde_json::from_slice(&clear).map_err(|error| {
+            ReportError::Malformed(format!(
+                "the opened report is not a report ({:?} error at line {}, column {})",
+                error.classify(),
+                error.line(),
+                error.column()
+            ))
+        })
     }
 
     /// Deletes inbox entry `id` for good. Returns whether it was there.
