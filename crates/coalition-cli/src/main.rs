@@ -19,6 +19,7 @@ mod member;
 mod member_sealed;
 mod node_cmd;
 mod note;
+mod reports_cmd;
 mod serve_cmd;
 mod status;
 mod store_cmd;
@@ -96,6 +97,9 @@ enum Command {
     /// Propose admitting or removing a member organisation; approve proposals.
     #[command(subcommand)]
     Member(member::MemberCommand),
+    /// Triage the inbox of reports from the public form: list, show, accept into a case, discard.
+    #[command(subcommand)]
+    Reports(reports_cmd::ReportsCommand),
     /// Show the work waiting on your organisation: cases, proposals, editions.
     Pending(member::PendingArgs),
     /// Have your node sign any event from its kind and JSON body (for scripts).
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
         Command::Exclusion(command) => member::exclusion(command),
         Command::Person(command) => member::person(command),
         Command::Member(command) => member::member(command),
+        Command::Reports(command) => reports_cmd::run(command),
         Command::Pending(args) => member::pending(&args),
         Command::Event(args) => member::event(&args),
         Command::Export(args) => store_cmd::export(&args),

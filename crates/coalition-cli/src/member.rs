@@ -441,7 +441,7 @@ fn set_once<T>(slot: &mut Option<T>, value: Option<T>, flag: &str) -> Result<()>
 
 impl FactFlags {
     /// The facts the flags and the facts file give, or `None` when they give none.
-    fn facts(&self) -> Result<Option<Facts>> {
+    pub(crate) fn facts(&self) -> Result<Option<Facts>> {
         let mut facts = match &self.facts_file {
             Some(path) => {
                 let text = files::read_text(path)?;

@@ -44,9 +44,9 @@ pub use edition::{EDITION_LISTS_CACHED_MAX, EditionFailure, PublishedEdition};
 pub use effect::Refusal;
 pub use replication_status::{ForkProof, QUARANTINE_PAGE_MAX, QuarantineId, QuarantinedNote, ReplicationStatus};
 pub use reports::{
-    ACCEPTED_REPORT_ID_PREFIX, REPORT_CONTACT_CHARS_MAX, REPORT_ID_PREFIX, REPORT_PLACE_CHARS_MAX,
-    REPORT_WHAT_CHARS_MAX, REPORT_WHO_CHARS_MAX, REPORTS_PAGE_MAX, Report, ReportEntry, ReportError, ReportForm,
-    normalise_report_text,
+    AcceptedReport, FieldProblem, InboxFill, REPORT_CONTACT_CHARS_MAX, REPORT_ID_PREFIX, REPORT_INBOX_ENTRIES_MAX,
+    REPORT_PLACE_CHARS_MAX, REPORT_RECORD_BYTES_MAX, REPORT_RECORD_FIELDS, REPORT_WHAT_CHARS_MAX, REPORT_WHO_CHARS_MAX,
+    REPORTS_PAGE_MAX, Report, ReportEntry, ReportError, ReportForm, normalise_report_text,
 };
 pub use sealed_writes::{
     DELIBERATION_FIELD, SEALED_NOTE_FIELD, SEALED_SIGN_FIELD, SealedFields, SealedSubmission, add_field,

@@ -39,6 +39,7 @@ use crate::api::{
 };
 use crate::auth::AdminToken;
 use crate::editions::{ChangesBody, EditionBody, EditionReceipt, EditionsBody, ProofBody, ProposeEdition};
+use crate::report::{Accepted, Inbox};
 
 /// Longest wait for a TCP connection to the node.
 pub const CLIENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -695,6 +696,33 @@ impl MemberClient {
     /// (`POST /api/v1/member/editions/{edition}/cosignature`).
     pub fn cosign_edition(&self, label: &str) -> Result<EditionReceipt, ClientError> {
         self.write_as::<Value, _>(Method::POST, &format!("editions/{}/cosignature", path_segment(label)), None)
+    }
+
+    /// A page of the reports inbox: up to `limit` entries after `after`, oldest first, opened
+    /// when the node holds its identity (`GET /api/v1/member/reports`).
+    pub fn reports(&self, after: Option<&str>, limit: usize) -> Result<Inbox, ClientError> {
+        let after = after.map(|after| format!("&after={}", path_segment(after))).unwrap_or_default();
+        self.public.get_json(&format!("{MEMBER_PREFIX}reports?limit={limit}{after}"), Some(&self.token))
+    }
+
+    /// One report of the inbox, opened by the node (`GET /api/v1/member/reports/{id}`).
+    pub fn report(&self, id: &str) -> Result<coalition_node::Report, ClientError> {
+        self.public.get_json(&format!("{MEMBER_PREFIX}reports/{}", path_segment(id)), Some(&self.token))
+    }
+
+    /// Accepts a report: opens a case with the public `facts` and seals the report into it
+    /// (`POST /api/v1/member/reports/{id}/accept`).
+    pub fn accept_report(&self, id: &str, facts: &Facts) -> Result<Accepted, ClientError> {
+        self.write_as(Method::POST, &format!("reports/{}/accept", path_segment(id)), Some(&json!({ "facts": facts })))
+    }
+
+    /// Deletes a report from the inbox for good (`POST /api/v1/member/reports/{id}/discard`).
+    pub fn discard_report(&self, id: &str) -> Result<(), ClientError> {
+        let url = self.public.url(&format!("{MEMBER_PREFIX}reports/{}/discard", path_segment(id)))?;
+        let request =
+            self.public.http.post(url.clone()).header(AUTHORIZATION, format!("Bearer {}", self.token.expose()));
+        let (status, bytes) = self.public.send(request, &url)?;
+        check_status(&url, status, &bytes)
     }
 
     fn write<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Submitted, ClientError> {

@@ -660,6 +660,175 @@ pub(crate) fn event_kind(lang: Lang, kind: EventKind) -> &'static str {
     }
 }
 
+// --- the public report form -------------------------------------------------------------------
+
+/// The strings of the public report form (`/report`) and its answers, per language.
+pub(crate) struct ReportStrings {
+    pub(crate) title: &'static str,
+    pub(crate) intro: &'static str,
+    pub(crate) data_heading: &'static str,
+    pub(crate) data_text: &'static str,
+    pub(crate) who: &'static str,
+    pub(crate) place: &'static str,
+    pub(crate) what: &'static str,
+    pub(crate) contact: &'static str,
+    pub(crate) consent: &'static str,
+    /// The label of the honeypot field, which people never see.
+    pub(crate) honeypot: &'static str,
+    pub(crate) submit: &'static str,
+    pub(crate) thanks: &'static str,
+    pub(crate) closed: &'static str,
+    pub(crate) too_many: &'static str,
+    pub(crate) full: &'static str,
+    pub(crate) invalid: &'static str,
+    pub(crate) internal: &'static str,
+    pub(crate) not_utf8: &'static str,
+    pub(crate) malformed_escape: &'static str,
+    pub(crate) repeated_field: &'static str,
+    pub(crate) unknown_field: &'static str,
+    pub(crate) too_many_fields: &'static str,
+    pub(crate) too_large: &'static str,
+    pub(crate) not_json: &'static str,
+    pub(crate) required: &'static str,
+    /// "{chars}" and "{max}" are replaced.
+    pub(crate) too_long: &'static str,
+    pub(crate) cannot_seal: &'static str,
+}
+
+pub(crate) const UK_REPORT: ReportStrings = ReportStrings {
+    title: "Повідомити про політичне переслідування",
+    intro: "Розкажіть нам про це — ми відповімо на вашу електронну пошту.",
+    data_heading: "Що станеться з цими даними",
+    data_text: "Ваше повідомлення одразу шифрується ключами організацій-членів коаліції і ніколи не \
+                зберігається відкритим текстом. Воно не потрапляє до публічного реєстру. Прочитати його \
+                можуть лише організації-члени коаліції; після розгляду воно видаляється. Ми не зберігаємо \
+                вашу IP-адресу, не використовуємо стороннього коду, капчі чи відстеження.",
+    who: "Кого переслідують (ім'я, вік, хто ця людина)",
+    place: "Де (область, населений пункт)",
+    what: "Що сталося",
+    contact: "Як з вами зв'язатися (необов'язково: e-mail, Signal)",
+    consent: "Я згоден/згодна, щоб зі мною зв'язалися",
+    honeypot: "Вебсайт",
+    submit: "Надіслати",
+    thanks: "Дякуємо. Повідомлення зашифроване та передане організаціям-членам коаліції. Якщо ви \
+             залишили контакт і дали згоду, з вами зв'яжуться.",
+    closed: "Цей сервер не приймає повідомлень (це дзеркало лише для читання, або ключі шифрування ще \
+             не опубліковані). Нічого не збережено.",
+    too_many: "Забагато повідомлень за короткий час. Нічого не збережено; спробуйте пізніше.",
+    full: "Скринька повідомлень зараз переповнена. Нічого не збережено; спробуйте, будь ласка, за кілька днів.",
+    invalid: "Повідомлення не прийнято, нічого не збережено",
+    internal: "Внутрішня помилка сервера. Нічого не збережено; спробуйте пізніше.",
+    not_utf8: "форма надійшла не в кодуванні UTF-8",
+    malformed_escape: "форма містить пошкоджений символ %",
+    repeated_field: "одне поле надіслано двічі",
+    unknown_field: "форма містить невідоме поле",
+    too_many_fields: "форма містить забагато полів",
+    too_large: "повідомлення завелике або надійшло не повністю",
+    not_json: "тіло запиту не є повідомленням у JSON",
+    required: "це поле обов'язкове",
+    too_long: "{chars} символів; щонайбільше {max}",
+    cannot_seal: "повідомлення завелике, щоб його зашифрувати; скоротіть поле «Що сталося»",
+};
+
+pub(crate) const EN_REPORT: ReportStrings = ReportStrings {
+    title: "Report political persecution",
+    intro: "Tell us about it: we will reply to your e-mail.",
+    data_heading: "What happens to this data",
+    data_text: "Your report is encrypted at once to the keys of the coalition's member organisations and \
+                is never stored in clear. It never enters the public ledger. Only the member \
+                organisations can read it; it is deleted once handled. We keep no IP address and use no \
+                third-party code, captcha or tracking.",
+    who: "Who is persecuted (name, age, who they are)",
+    place: "Where (region, place)",
+    what: "What happened",
+    contact: "How to reach you (optional: e-mail, Signal)",
+    consent: "I agree to be contacted",
+    honeypot: "Website",
+    submit: "Send",
+    thanks: "Thank you. The report is encrypted and with the coalition's member organisations. If you \
+             left a contact and agreed, they will contact you.",
+    closed: "This server does not accept reports (it is a read-only mirror, or no encryption keys are \
+             published yet). Nothing was stored.",
+    too_many: "Too many reports in a short time. Nothing was stored; please try later.",
+    full: "The report inbox is full right now. Nothing was stored; please try again in a few days.",
+    invalid: "The report was not accepted, nothing was stored",
+    internal: "An internal error of the server. Nothing was stored; please try later.",
+    not_utf8: "the form is not in UTF-8",
+    malformed_escape: "the form has a malformed % escape",
+    repeated_field: "a field was sent twice",
+    unknown_field: "the form has an unknown field",
+    too_many_fields: "the form has too many fields",
+    too_large: "the report is too large, or did not arrive whole",
+    not_json: "the request body is not a report in JSON",
+    required: "this field is required",
+    too_long: "{chars} characters; at most {max}",
+    cannot_seal: "the report is too large to be encrypted; shorten \u{201c}What happened\u{201d}",
+};
+
+/// The strings of the report form in `lang`.
+pub(crate) const fn report_strings(lang: Lang) -> &'static ReportStrings {
+    match lang {
+        Lang::Uk => &UK_REPORT,
+        Lang::En => &EN_REPORT,
+    }
+}
+
+/// A report form field, as the form's problems name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReportField {
+    Who,
+    Place,
+    What,
+    Contact,
+}
+
+/// Why the report form refused a submission, before the language of the answer is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReportProblem {
+    NotUtf8,
+    MalformedEscape,
+    RepeatedField,
+    UnknownField,
+    TooManyFields,
+    TooLarge,
+    /// A JSON body that is not a report (its parser's words, in English, for API clients).
+    NotJson(String),
+    Required(ReportField),
+    TooLong {
+        field: ReportField,
+        chars: usize,
+        max: usize,
+    },
+    CannotSeal,
+}
+
+/// A refusal of the report form, in `lang`: the field's label, then what is wrong.
+pub(crate) fn report_problem(lang: Lang, problem: &ReportProblem) -> String {
+    let t = report_strings(lang);
+    let label = |field: &ReportField| match field {
+        ReportField::Who => t.who,
+        ReportField::Place => t.place,
+        ReportField::What => t.what,
+        ReportField::Contact => t.contact,
+    };
+    match problem {
+        ReportProblem::NotUtf8 => t.not_utf8.to_owned(),
+        ReportProblem::MalformedEscape => t.malformed_escape.to_owned(),
+        ReportProblem::RepeatedField => t.repeated_field.to_owned(),
+        ReportProblem::UnknownField => t.unknown_field.to_owned(),
+        ReportProblem::TooManyFields => t.too_many_fields.to_owned(),
+        ReportProblem::TooLarge => t.too_large.to_owned(),
+        ReportProblem::NotJson(detail) => format!("{}: {detail}", t.not_json),
+        ReportProblem::Required(field) => format!("{}: {}", label(field), t.required),
+        ReportProblem::TooLong { field, chars, max } => format!(
+            "{}: {}",
+            label(field),
+            t.too_long.replace("{chars}", &chars.to_string()).replace("{max}", &max.to_string())
+        ),
+        ReportProblem::CannotSeal => t.cannot_seal.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,5 +873,15 @@ mod tests {
         assert_eq!(from_accept_language("uk;q=0,en"), Lang::En);
         assert_eq!(from_accept_language("uk;q=nonsense"), Lang::En);
         assert_eq!(from_accept_language(""), Lang::En);
+    }
+
+    #[test]
+    fn report_problems_name_the_field_in_the_page_language() {
+        let long = ReportProblem::TooLong { field: ReportField::What, chars: 10_001, max: 10_000 };
+        assert_eq!(report_problem(Lang::En, &long), "What happened: 10001 characters; at most 10000");
+        assert_eq!(report_problem(Lang::Uk, &long), "Що сталося: 10001 символів; щонайбільше 10000");
+        let required = ReportProblem::Required(ReportField::Who);
+        assert!(report_problem(Lang::Uk, &required).ends_with("це поле обов'язкове"));
+        assert_ne!(report_strings(Lang::Uk).full, report_strings(Lang::En).full);
     }
 }

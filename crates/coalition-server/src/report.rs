@@ -6,9 +6,12 @@
 //! [`coalition_node::Node::submit_report`]; this module parses the request strictly (invalid
 //! UTF-8, unknown or repeated fields, oversize are refused), applies the form's own rate limits
 //! (per client address and for the whole node, on top of the site's), and answers in the page's
-//! language. The honeypot field (`website`), hidden from people, gets the same answer as a real
-//! report, and nothing is stored. Nothing of a report's text is logged: only its id and size.
-//! The client's address is used for the rate limit in memory and never stored or logged.
+//! language (every string is in [`crate::i18n`]). The honeypot field (`website`), hidden from
+//! people, gets the same answer as a real report, and nothing is stored. Nothing of a report's
+//! text is logged: only its id and size. The client's address is used for the rate limit in
+//! memory and never stored or logged. A full inbox
+//! ([`coalition_node::REPORT_INBOX_ENTRIES_MAX`]) answers 503 with a plain message, and members
+//! see it in the inbox listing ([`Inbox::fill`]).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -20,8 +23,8 @@ use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use coalition_node::{
-    REPORT_CONTACT_CHARS_MAX, REPORT_PLACE_CHARS_MAX, REPORT_WHAT_CHARS_MAX, REPORT_WHO_CHARS_MAX, Report, ReportEntry,
-    ReportError, ReportForm,
+    FieldProblem, InboxFill, REPORT_CONTACT_CHARS_MAX, REPORT_PLACE_CHARS_MAX, REPORT_WHAT_CHARS_MAX,
+    REPORT_WHO_CHARS_MAX, REPORTS_PAGE_MAX, Report, ReportEntry, ReportError, ReportForm,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,7 +32,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, NoBody, parse_json};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, ReportField, ReportProblem, ReportStrings, report_problem, report_strings};
 use crate::member::blocking;
 use crate::ratelimit::{ClientKey, RateLimiter, client_address};
 use crate::site::{Chrome, html};
@@ -81,75 +84,6 @@ impl Intake {
     }
 }
 
-/// The strings of the report page, per language.
-pub(crate) struct ReportStrings {
-    title: &'static str,
-    intro: &'static str,
-    data_heading: &'static str,
-    data_text: &'static str,
-    who: &'static str,
-    place: &'static str,
-    what: &'static str,
-    contact: &'static str,
-    consent: &'static str,
-    submit: &'static str,
-    thanks: &'static str,
-    closed: &'static str,
-    too_many: &'static str,
-    invalid: &'static str,
-}
-
-const UK: ReportStrings = ReportStrings {
-    title: "Повідомити про політичне переслідування",
-    intro: "Розкажіть нам про це — ми відповімо на вашу електронну пошту.",
-    data_heading: "Що станеться з цими даними",
-    data_text: "Ваше повідомлення одразу шифрується ключами організацій-членів коаліції і ніколи не \
-                зберігається відкритим текстом. Воно не потрапляє до публічного реєстру. Прочитати його \
-                можуть лише організації-члени коаліції; після розгляду воно видаляється. Ми не зберігаємо \
-                вашу IP-адресу, не використовуємо стороннього коду, капчі чи відстеження.",
-    who: "Кого переслідують (ім'я, вік, хто ця людина)",
-    place: "Де (область, населений пункт)",
-    what: "Що сталося",
-    contact: "Як з вами зв'язатися (необов'язково: e-mail, Signal)",
-    consent: "Я згоден/згодна, щоб зі мною зв'язалися",
-    submit: "Надіслати",
-    thanks: "Дякуємо. Повідомлення зашифроване та передане організаціям-членам коаліції. Якщо ви \
-             залишили контакт і дали згоду, з вами зв'яжуться.",
-    closed: "Цей сервер не приймає повідомлень (це дзеркало лише для читання, або ключі шифрування ще \
-             не опубліковані). Нічого не збережено.",
-    too_many: "Забагато повідомлень за короткий час. Нічого не збережено; спробуйте пізніше.",
-    invalid: "Повідомлення не прийнято, нічого не збережено",
-};
-
-const EN: ReportStrings = ReportStrings {
-    title: "Report political persecution",
-    intro: "Tell us about it: we will reply to your e-mail.",
-    data_heading: "What happens to this data",
-    data_text: "Your report is encrypted at once to the keys of the coalition's member organisations and \
-                is never stored in clear. It never enters the public ledger. Only the member \
-                organisations can read it; it is deleted once handled. We keep no IP address and use no \
-                third-party code, captcha or tracking.",
-    who: "Who is persecuted (name, age, who they are)",
-    place: "Where (region, place)",
-    what: "What happened",
-    contact: "How to reach you (optional: e-mail, Signal)",
-    consent: "I agree to be contacted",
-    submit: "Send",
-    thanks: "Thank you. The report is encrypted and with the coalition's member organisations. If you \
-             left a contact and agreed, they will contact you.",
-    closed: "This server does not accept reports (it is a read-only mirror, or no encryption keys are \
-             published yet). Nothing was stored.",
-    too_many: "Too many reports in a short time. Nothing was stored; please try later.",
-    invalid: "The report was not accepted, nothing was stored",
-};
-
-fn strings(lang: Lang) -> &'static ReportStrings {
-    match lang {
-        Lang::Uk => &UK,
-        Lang::En => &EN,
-    }
-}
-
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage {
@@ -166,7 +100,7 @@ struct ReportPage {
 }
 
 fn page(state: &AppState, lang: Lang, form: ReportForm, thanks: bool, error: Option<String>) -> ReportPage {
-    let t = strings(lang);
+    let t = report_strings(lang);
     ReportPage {
         c: Chrome::new(state, lang, "/report", &[]),
         t,
@@ -221,16 +155,27 @@ struct Received {
 
 /// What a submission was refused for, before the language of the answer is applied.
 enum Refusal {
-    Invalid(String),
+    Invalid(ReportProblem),
     RateLimited(u64),
     Closed(&'static str),
+    Full,
     Internal,
+}
+
+/// The form's name of a report field, as the node names it.
+fn report_field(name: &str) -> ReportField {
+    match name {
+        "who" => ReportField::Who,
+        "place" => ReportField::Place,
+        "contact" => ReportField::Contact,
+        _ => ReportField::What,
+    }
 }
 
 /// Decodes `application/x-www-form-urlencoded` strictly: invalid percent escapes or UTF-8,
 /// unknown and repeated fields are refused.
-fn parse_form(body: &[u8]) -> Result<(ReportForm, bool, Option<String>), String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the form is not valid UTF-8".to_owned())?;
+fn parse_form(body: &[u8]) -> Result<(ReportForm, bool, Option<String>), ReportProblem> {
+    let text = std::str::from_utf8(body).map_err(|_| ReportProblem::NotUtf8)?;
     let mut form = ReportForm::default();
     let mut seen: Vec<String> = Vec::new();
     let mut honeypot = false;
@@ -240,10 +185,10 @@ fn parse_form(body: &[u8]) -> Result<(ReportForm, bool, Option<String>), String>
         let name = percent_decode(name)?;
         let value = percent_decode(value)?;
         if seen.contains(&name) {
-            return Err(format!("the field {name:?} is given twice"));
+            return Err(ReportProblem::RepeatedField);
         }
         if seen.len() >= FORM_FIELDS_MAX {
-            return Err("the form has too many fields".to_owned());
+            return Err(ReportProblem::TooManyFields);
         }
         match name.as_str() {
             "who" => form.who = value,
@@ -253,14 +198,14 @@ fn parse_form(body: &[u8]) -> Result<(ReportForm, bool, Option<String>), String>
             "consent" => form.consent = matches!(value.as_str(), "yes" | "on" | "true" | "1"),
             HONEYPOT_FIELD => honeypot = !value.trim().is_empty(),
             "lang" => lang = Some(value),
-            _ => return Err(format!("unknown field {:?}", name.chars().take(40).collect::<String>())),
+            _ => return Err(ReportProblem::UnknownField),
         }
         seen.push(name);
     }
     Ok((form, honeypot, lang))
 }
 
-fn percent_decode(text: &str) -> Result<String, String> {
+fn percent_decode(text: &str) -> Result<String, ReportProblem> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -269,9 +214,8 @@ fn percent_decode(text: &str) -> Result<String, String> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(index + 1..index + 3).and_then(|pair| std::str::from_utf8(pair).ok());
-                let byte = hex
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                    .ok_or_else(|| "the form has a malformed % escape".to_owned())?;
+                let byte =
+                    hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()).ok_or(ReportProblem::MalformedEscape)?;
                 out.push(byte);
                 index += 2;
             }
@@ -279,7 +223,7 @@ fn percent_decode(text: &str) -> Result<String, String> {
         }
         index += 1;
     }
-    String::from_utf8(out).map_err(|_| "the form is not valid UTF-8".to_owned())
+    String::from_utf8(out).map_err(|_| ReportProblem::NotUtf8)
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -313,9 +257,7 @@ pub(crate) async fn submit_report(
             return Err(Refusal::Closed(reason));
         }
         let Some(body) = body else {
-            return Err(Refusal::Invalid(format!(
-                "the report is larger than {REPORT_REQUEST_BYTES_MAX} bytes, or could not be read to its end"
-            )));
+            return Err(Refusal::Invalid(ReportProblem::TooLarge));
         };
         state.intake.check(client, Instant::now()).map_err(Refusal::RateLimited)?;
         let (form, honeypot) = if form_request {
@@ -325,7 +267,8 @@ pub(crate) async fn submit_report(
             }
             (form, honeypot)
         } else {
-            let report: JsonReport = parse_json(&body).map_err(|error| Refusal::Invalid(error.message))?;
+            let report: JsonReport =
+                parse_json(&body).map_err(|error| Refusal::Invalid(ReportProblem::NotJson(error.message)))?;
             let honeypot = !report.website.trim().is_empty();
             let form = ReportForm {
                 who: report.who,
@@ -344,8 +287,18 @@ pub(crate) async fn submit_report(
         let kept = form.clone();
         match blocking(move || node.submit_report(kept)).await {
             Ok(Ok(_id)) => Ok(form),
-            Ok(Err(ReportError::Field { field, reason })) => Err(Refusal::Invalid(format!("{field}: {reason}"))),
+            Ok(Err(ReportError::Field { field, problem })) => Err(Refusal::Invalid(match problem {
+                FieldProblem::TooLong { chars, max } => {
+                    ReportProblem::TooLong { field: report_field(field), chars, max }
+                }
+                _ => ReportProblem::Required(report_field(field)),
+            })),
+            Ok(Err(ReportError::TooLarge { .. } | ReportError::Malformed(_))) => {
+                Err(Refusal::Invalid(ReportProblem::CannotSeal))
+            }
             Ok(Err(ReportError::NotAccepted(reason))) => Err(Refusal::Closed(reason)),
+            // The node logged the count; nothing of the report is logged here either.
+            Ok(Err(ReportError::InboxFull { .. })) => Err(Refusal::Full),
             Ok(Err(error)) => {
                 tracing::error!(%error, "a report could not be sealed or stored");
                 Err(Refusal::Internal)
@@ -354,7 +307,7 @@ pub(crate) async fn submit_report(
         }
     }
     .await;
-    let t = strings(lang);
+    let t = report_strings(lang);
     let retry_after = match &outcome {
         Err(Refusal::RateLimited(seconds)) => Some(*seconds),
         _ => None,
@@ -362,15 +315,21 @@ pub(crate) async fn submit_report(
     if form_request {
         let (status, error, form, thanks) = match outcome {
             Ok(_) => (StatusCode::OK, None, ReportForm::default(), true),
-            Err(Refusal::Invalid(reason)) => {
-                (StatusCode::BAD_REQUEST, Some(format!("{}: {reason}", t.invalid)), ReportForm::default(), false)
-            }
+            Err(Refusal::Invalid(problem)) => (
+                StatusCode::BAD_REQUEST,
+                Some(format!("{}: {}", t.invalid, report_problem(lang, &problem))),
+                ReportForm::default(),
+                false,
+            ),
             Err(Refusal::RateLimited(_)) => {
                 (StatusCode::TOO_MANY_REQUESTS, Some(t.too_many.to_owned()), ReportForm::default(), false)
             }
             Err(Refusal::Closed(_)) => (StatusCode::SERVICE_UNAVAILABLE, None, ReportForm::default(), false),
+            Err(Refusal::Full) => {
+                (StatusCode::SERVICE_UNAVAILABLE, Some(t.full.to_owned()), ReportForm::default(), false)
+            }
             Err(Refusal::Internal) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, Some(t.invalid.to_owned()), ReportForm::default(), false)
+                (StatusCode::INTERNAL_SERVER_ERROR, Some(t.internal.to_owned()), ReportForm::default(), false)
             }
         };
         let mut response =
@@ -380,19 +339,18 @@ pub(crate) async fn submit_report(
     }
     let mut response = match outcome {
         Ok(_) => (StatusCode::ACCEPTED, axum::Json(Received { received: true })).into_response(),
-        Err(Refusal::Invalid(reason)) => ApiError::bad_request("invalid_report", reason).into_response(),
-        Err(Refusal::RateLimited(seconds)) => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many reports from this address or in total: try again in {seconds} s"),
-        )
-        .into_response(),
-        Err(Refusal::Closed(reason)) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "reports_not_accepted",
-            format!("this node does not accept reports: {reason}; nothing was stored"),
-        )
-        .into_response(),
+        Err(Refusal::Invalid(problem)) => {
+            ApiError::bad_request("invalid_report", report_problem(lang, &problem)).into_response()
+        }
+        Err(Refusal::RateLimited(seconds)) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("{} ({seconds} s)", t.too_many))
+                .into_response()
+        }
+        Err(Refusal::Full) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "inbox_full", t.full).into_response(),
+        Err(Refusal::Closed(reason)) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "reports_not_accepted", format!("{} ({reason})", t.closed))
+                .into_response()
+        }
         Err(Refusal::Internal) => ApiError::internal().into_response(),
     };
     set_retry_after(&mut response, retry_after);
@@ -407,10 +365,11 @@ fn set_retry_after(response: &mut Response, seconds: Option<u64>) {
 
 // --- the members' inbox ---------------------------------------------------------------------
 
-/// `GET /api/v1/member/reports?after=ID`: the inbox, oldest first.
+/// `GET /api/v1/member/reports?after=ID&limit=N`: the inbox, oldest first.
 #[derive(Debug, Deserialize)]
 pub(crate) struct InboxQuery {
     after: Option<String>,
+    limit: Option<usize>,
 }
 
 /// One inbox entry, with the opened report when the node holds its identity.
@@ -429,6 +388,8 @@ pub struct InboxEntry {
 pub struct Inbox {
     /// Whether the node holds its organisation's identity (and so shows the reports).
     pub can_open: bool,
+    /// How full the inbox is (a full inbox refuses new reports).
+    pub fill: InboxFill,
     /// The entries, oldest first.
     pub reports: Vec<InboxEntry>,
 }
@@ -436,12 +397,16 @@ pub struct Inbox {
 /// The answer to accepting a report.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Accepted {
-    /// The `case.opened` event, which is the case's id.
+    /// The `case.opened` event with the public facts, which is the case's id.
     pub case: String,
     /// Its seq in the organisation's feed.
     pub seq: u64,
-    /// The private record that keeps the report, sealed, with the case's id.
-    pub kept: String,
+    /// The `sealed` event that holds the report as a sealed record of the case.
+    pub sealed: String,
+    /// Its seq in the organisation's feed.
+    pub sealed_seq: u64,
+    /// The names of the sealed record's fields (their values are only in the sealed record).
+    pub sealed_fields: Vec<String>,
 }
 
 /// `POST /api/v1/member/reports/{id}/accept`: the public facts of the new case.
@@ -460,6 +425,21 @@ fn report_api_error(error: ReportError) -> ApiError {
             "this node holds no identity: restart it with --identity FILE to read reports",
         ),
         ReportError::Submit(submit) => ApiError::from(submit),
+        ReportError::ContactInFacts => ApiError::bad_request(
+            "contact_in_facts",
+            "the public facts repeat the reporter's contact: leave it out, it is sealed into the case file",
+        ),
+        ReportError::NotSealed { case, source } => {
+            tracing::error!(%case, error = %source, "an accepted report's case was opened but not sealed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_sealed",
+                format!(
+                    "case {case} was opened but the report could not be sealed into it ({source}); the report stays \
+                     in the inbox: do not accept it again, fix the cause and seal its record into case {case}"
+                ),
+            )
+        }
         other => {
             tracing::error!(error = %other, "the inbox failed");
             ApiError::internal()
@@ -470,7 +450,8 @@ fn report_api_error(error: ReportError) -> ApiError {
 pub(crate) async fn list(State(state): State<AppState>, Query(query): Query<InboxQuery>) -> Result<Response, ApiError> {
     let node = state.node.clone();
     let inbox = blocking(move || -> Result<Inbox, ReportError> {
-        let entries = node.report_entries(query.after.as_deref(), coalition_node::REPORTS_PAGE_MAX)?;
+        let entries = node.report_entries(query.after.as_deref(), query.limit.unwrap_or(REPORTS_PAGE_MAX))?;
+        let fill = node.inbox_fill()?;
         let can_open = node.has_identity();
         let reports = entries
             .into_iter()
@@ -479,7 +460,7 @@ pub(crate) async fn list(State(state): State<AppState>, Query(query): Query<Inbo
                 InboxEntry { entry, report }
             })
             .collect();
-        Ok(Inbox { can_open, reports })
+        Ok(Inbox { can_open, fill, reports })
     })
     .await?
     .map_err(report_api_error)?;
@@ -498,9 +479,14 @@ pub(crate) async fn accept(
     JsonBody(request): JsonBody<AcceptReport>,
 ) -> Result<Response, ApiError> {
     let node = state.node.clone();
-    let (submitted, kept) =
-        blocking(move || node.accept_report(&id, request.facts)).await?.map_err(report_api_error)?;
-    let body = Accepted { case: submitted.id.to_string(), seq: submitted.seq, kept };
+    let accepted = blocking(move || node.accept_report(&id, request.facts)).await?.map_err(report_api_error)?;
+    let body = Accepted {
+        case: accepted.case.id.to_string(),
+        seq: accepted.case.seq,
+        sealed: accepted.sealed.id.to_string(),
+        sealed_seq: accepted.sealed.seq,
+        sealed_fields: accepted.sealed_fields,
+    };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 

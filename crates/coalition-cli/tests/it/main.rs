@@ -9,3 +9,4 @@ mod node;
 mod offline;
 mod public_node;
 mod replication;
+mod reports;

@@ -119,6 +119,12 @@ async fn a_json_report_is_sealed_into_the_inbox_and_read_back_as_inert_data() {
         .send(&router)
         .await;
     assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.text());
+    let answer = accepted.json();
+    assert_eq!(answer["sealed_fields"].as_array().map(Vec::len), Some(7), "{answer}");
+    assert!(!accepted.text().contains(MARKER), "the answer names the sealed fields, never their values");
+    let case: coalition_core::event::EventId = answer["case"].as_str().expect("case").parse().expect("id");
+    let file = node.case_file(&case).expect("case file");
+    assert_eq!(file.len(), 1, "the report is sealed into the case");
     assert!(inbox(&router).await.is_empty());
     let again = Call::member(Method::POST, &format!("/reports/{id}/discard")).send(&router).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
@@ -245,4 +251,71 @@ async fn a_mirror_refuses_reports_with_503_and_stores_nothing() {
     let plain = crate::fixtures::node(Some("ccl"), REAL_NAME);
     let reply = Call::new(Method::POST, "/api/v1/reports").json(&report("x")).send(&app(&plain)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "no recipients: nothing to seal to");
+}
+
+/// Fills `node`'s inbox up to the cap with copies of one real report's ciphertext.
+fn fill_inbox(node: &Node) {
+    let id = node
+        .submit_report(coalition_node::ReportForm {
+            who: "a".into(),
+            place: "b".into(),
+            what: "c".into(),
+            ..Default::default()
+        })
+        .expect("submit");
+    let sealed = node.sealed_report(&id).expect("read").expect("kept");
+    for index in 1..coalition_node::REPORT_INBOX_ENTRIES_MAX {
+        let id = format!("r-00000-{index:016x}");
+        node.keep_private(coalition_store::PrivateSpace::Reports, &id, &sealed).expect("keep");
+    }
+}
+
+#[tokio::test]
+async fn a_full_inbox_answers_503_in_the_visitors_language_and_members_see_it() {
+    let node = sealing_node();
+    let router = app(&node);
+    fill_inbox(&node);
+    for (lang, words) in [("uk", "переповнена"), ("en", "inbox is full")] {
+        let body = form(&[("lang", lang), ("who", "Олег"), ("place", "Крим"), ("what", MARKER)]);
+        let reply = Call::new(Method::POST, "/api/v1/reports")
+            .raw("application/x-www-form-urlencoded", body)
+            .peer(&format!("192.0.2.{}:1", lang.len()))
+            .send(&router)
+            .await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{lang}");
+        assert!(reply.text().contains(words), "{lang}: {}", reply.text());
+        assert!(!reply.text().contains(MARKER), "nothing typed is echoed");
+    }
+    let reply = Call::new(Method::POST, "/api/v1/reports").json(&report("x")).send(&router).await;
+    assert_eq!((reply.status, reply.code()), (StatusCode::SERVICE_UNAVAILABLE, "inbox_full".to_owned()));
+    let listed = Call::member(Method::GET, "/reports?limit=1").send(&router).await.json();
+    assert_eq!(listed["fill"]["full"], true);
+    assert_eq!(listed["fill"]["entries"], coalition_node::REPORT_INBOX_ENTRIES_MAX);
+    assert_eq!(listed["reports"].as_array().map(Vec::len), Some(1), "limit");
+}
+
+#[tokio::test]
+async fn form_errors_are_in_the_page_language() {
+    let node = sealing_node();
+    let router = app(&node);
+    let cases: [(&[u8], &str, &str); 4] = [
+        (
+            b"lang=uk&who=&place=b&what=c",
+            "uk",
+            "Кого переслідують (ім&#39;я, вік, хто ця людина): це поле обов&#39;язкове",
+        ),
+        (b"lang=en&who=&place=b&what=c", "en", "this field is required"),
+        (b"who=a&place=b&what=c&who=d", "uk", "одне поле надіслано двічі"),
+        (b"who=\xff\xfe&place=b&what=c", "en", "the form is not in UTF-8"),
+    ];
+    for (index, (body, lang, words)) in cases.into_iter().enumerate() {
+        let reply = Call::new(Method::POST, format!("/api/v1/reports?lang={lang}"))
+            .raw("application/x-www-form-urlencoded", body.to_vec())
+            .peer(&format!("192.0.2.{index}:1"))
+            .send(&router)
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "case {index}");
+        assert!(reply.text().contains(words), "case {index}: {}", reply.text());
+    }
+    assert!(inbox(&router).await.is_empty());
 }
