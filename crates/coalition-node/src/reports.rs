@@ -224,7 +224,8 @@ impl Node {
         })?;
         let sealed = self.seal_to_members(&clear)?;
         let id = new_report_id(received)?;
-        self.inner.store.put_private(PrivateSpace::Reports, &id, &sealed).map_err(NodeError::from)?;
+        // Queued for replication: every member's inbox holds it (PROTOCOL §14.7).
+        self.keep_private(PrivateSpace::Reports, &id, &sealed)?;
         tracing::info!(report = %id, sealed_bytes = sealed.len(), "a report was sealed into the inbox");
         Ok(id)
     }
@@ -274,7 +275,8 @@ impl Node {
         if !is_report_id(id) {
             return Ok(false);
         }
-        let deleted = self.inner.store.delete_private(PrivateSpace::Reports, id)?;
+        // Queued for replication: discarded on every member's node.
+        let deleted = self.delete_private(PrivateSpace::Reports, id)?;
         if deleted {
             tracing::info!(report = %id, "a report was deleted from the inbox");
         }
@@ -292,8 +294,8 @@ impl Node {
             .map_err(|error| NodeError::Inconsistent(format!("the accepted report cannot be written: {error}")))?;
         let sealed = self.seal_to_members(&link)?;
         let kept = format!("{ACCEPTED_REPORT_ID_PREFIX}{}", id.trim_start_matches(REPORT_ID_PREFIX));
-        self.inner.store.put_private(PrivateSpace::Reports, &kept, &sealed).map_err(NodeError::from)?;
-        self.inner.store.delete_private(PrivateSpace::Reports, id).map_err(NodeError::from)?;
+        self.keep_private(PrivateSpace::Reports, &kept, &sealed)?;
+        self.delete_private(PrivateSpace::Reports, id)?;
         tracing::info!(report = %id, case = %submitted.id, kept = %kept, "a report was accepted and opened a case");
         Ok((submitted, kept))
     }
