@@ -18,7 +18,7 @@ use coalition_store::PrivateSpace;
 use serde_json::json;
 
 use crate::fixtures::{ORGS, genesis_with_recipients, key};
-use crate::replication::{CONVERGE_DEADLINE, Member, converge, picture};
+use crate::replication::{CONVERGE_DEADLINE, Member, Picture, picture};
 use crate::server::NatsServer;
 
 /// Text inside every sealed record: it must never appear in a public output.
@@ -47,6 +47,24 @@ async fn sealing_member(genesis: &Genesis, org: &str, identity: &Identity, url: 
     node.set_identity(identity.clone()).expect("identity");
     let task = replicate(&node, url, org).await;
     Member { node, task }
+}
+
+/// Waits until every node holds the same feeds and public list, including every event each
+/// wrote itself (some members may have written nothing).
+async fn converge(members: &[Member]) -> Picture {
+    let deadline = Instant::now() + CONVERGE_DEADLINE;
+    loop {
+        let pictures: Vec<Picture> = members.iter().map(|member| picture(&member.node)).collect();
+        let own_held = members.iter().all(|member| {
+            let Some(org) = member.node.org() else { return true };
+            member.node.heads().get(org).is_none_or(|own| pictures[0].0.get(&org.to_string()) == Some(own))
+        });
+        if own_held && pictures.iter().all(|candidate| *candidate == pictures[0]) {
+            return pictures[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no convergence in time: {pictures:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until `condition` holds, failing with `what` after [`CONVERGE_DEADLINE`].
