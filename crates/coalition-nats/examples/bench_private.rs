@@ -256,9 +256,9 @@ async fn run(records: usize) -> Result<(), Failure> {
         millis(refill),
         records as f64 / refill.as_secs_f64()
     );
-    for index in 1..ORGS {
+    for (index, node) in nodes.iter().enumerate().skip(1) {
         let name = format!("org-{index}");
-        tasks.insert(name.clone(), replicate(&nodes[index], &server.url, &name).await?);
+        tasks.insert(name.clone(), replicate(node, &server.url, &name).await?);
     }
 
     // 3. A member with a recipient is admitted: B's approval re-grants every key B holds.

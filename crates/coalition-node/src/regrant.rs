@@ -59,6 +59,12 @@ impl Node {
             let sealed = grant.seal(&recipients)?;
             let id = grant.key_id.to_string();
             self.replace_grant(&id, &sealed)?;
+            if self.with_projection(|projection| projection.is_shredded(&grant.key_id)) {
+                // Shredded by an import on another thread while this was sealing: never bring the
+                // grant back.
+                self.inner.store.delete_private(PrivateSpace::KeyGrants, &id)?;
+                continue;
+            }
             self.queue_private_change(PrivateChange::Kept { space: PrivateSpace::KeyGrants, id, bytes: sealed });
             made += 1;
         }

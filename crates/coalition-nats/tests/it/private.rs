@@ -190,6 +190,16 @@ async fn sealed_records_open_everywhere_shred_everywhere_and_reach_a_member_admi
             .is_some_and(|(_, value)| value == PrivateValue::Deleted),
         "the other grant stays"
     );
+    // A tombstone for a key the feed has not shredded (any member may publish one) takes no
+    // grant away.
+    coalition_nats::publish_private_deletion(&js, &spec, PrivateSpace::KeyGrants, &kept_key.to_string())
+        .await
+        .expect("a forged tombstone");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for member in &members {
+        assert!(grant_held(&member.node, &kept_key), "a tombstone alone deleted a grant on {:?}", member.node.org());
+        assert_eq!(opened(&member.node, &kept_case), 1);
+    }
     // The mirror relays no private record.
     assert!(mirror.node.private_ids(PrivateSpace::KeyGrants, None, 10).expect("ids").is_empty());
 
