@@ -37,19 +37,30 @@ impl Node {
             return Ok(0);
         }
         let set = self.sealing_set_texts();
-        let grants: Vec<KeyGrant> = {
+        let (grants, previous): (Vec<KeyGrant>, Option<Vec<String>>) = {
             let mut ring = lock(&self.inner.keys);
             let grew = match &ring.sealing_set {
                 Some(known) if *known == set => return Ok(0),
                 Some(known) => set.iter().any(|recipient| !known.contains(recipient)),
                 None => false,
             };
-            ring.sealing_set = Some(set.clone());
+            let previous = ring.sealing_set.replace(set);
             if !grew {
                 return Ok(0);
             }
-            ring.opened.values().cloned().collect()
+            (ring.opened.values().cloned().collect(), previous)
         };
+        let made = self.regrant(grants);
+        if made.is_err() {
+            // Look again after the next applied event (re-granting twice is harmless).
+            lock(&self.inner.keys).sealing_set = previous;
+        }
+        made
+    }
+
+    /// Seals `grants` (those not shredded) to the current sealing set, replaces the stored copies
+    /// and queues them for replication.
+    fn regrant(&self, grants: Vec<KeyGrant>) -> Result<usize, NodeError> {
         let recipients = self.sealing_recipients()?;
         let mut made = 0;
         for grant in grants {
