@@ -10,7 +10,10 @@
 #               and <org>.password (give each to that organisation only, over a private channel).
 # Every user may publish only to its own feed subject and the forks subject, read every feed
 # through its own durable consumer (node-<org>), and use only the JetStream calls a node needs.
-# Deleting, purging or reconfiguring the stream, and deleting messages, is denied to everyone
+# On the private stream (key grants and reports, COALITION_<HEX>_PRIVATE) it may publish records
+# and tombstones on every private subject (any member may discard a report; a grant's tombstone
+# takes effect only once the feed shreds its key) and read it through its own durable consumer.
+# Deleting, purging or reconfiguring either stream, and deleting messages, is denied to everyone
 # but the `admin` user, whose password is in admin.password: keep it offline.
 set -eu
 if [ "$#" -lt 3 ]; then
@@ -28,6 +31,7 @@ if [ "${#hex}" -ne 16 ]; then
     exit 2
 fi
 stream="COALITION_$(printf '%s' "$hex" | tr 'a-f' 'A-F')"
+private="${stream}_PRIVATE"
 umask 077
 mkdir -p "$out"
 password() {
@@ -59,7 +63,13 @@ password() {
               "\$JS.API.STREAM.MSG.GET.$stream", "\$JS.API.DIRECT.GET.$stream", "\$JS.API.DIRECT.GET.$stream.>",
               "\$JS.API.CONSUMER.CREATE.$stream.node-$org", "\$JS.API.CONSUMER.CREATE.$stream.node-$org.>",
               "\$JS.API.CONSUMER.INFO.$stream.node-$org", "\$JS.API.CONSUMER.MSG.NEXT.$stream.node-$org",
-              "\$JS.ACK.$stream.node-$org.>"
+              "\$JS.ACK.$stream.node-$org.>",
+              "coalition.$hex.private.>",
+              "\$JS.API.STREAM.INFO.$private", "\$JS.API.STREAM.CREATE.$private",
+              "\$JS.API.STREAM.MSG.GET.$private", "\$JS.API.DIRECT.GET.$private", "\$JS.API.DIRECT.GET.$private.>",
+              "\$JS.API.CONSUMER.CREATE.$private.node-$org", "\$JS.API.CONSUMER.CREATE.$private.node-$org.>",
+              "\$JS.API.CONSUMER.INFO.$private.node-$org", "\$JS.API.CONSUMER.MSG.NEXT.$private.node-$org",
+              "\$JS.ACK.$private.node-$org.>"
             ]
             deny: [
               "\$JS.API.STREAM.DELETE.>", "\$JS.API.STREAM.PURGE.>", "\$JS.API.STREAM.UPDATE.>",

@@ -60,17 +60,7 @@ pub async fn durable_consumer_with(
     name: &str,
     settings: ConsumerSettings,
 ) -> Result<NoteConsumer, NatsError> {
-    let valid = (1..=CONSUMER_NAME_BYTES_MAX).contains(&name.len())
-        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
-    if !valid {
-        return Err(NatsError::Invalid {
-            what: "consumer name",
-            detail: format!(
-                "{:?} must be 1 to {CONSUMER_NAME_BYTES_MAX} ASCII letters, digits, '-' or '_'",
-                name.chars().take(80).collect::<String>()
-            ),
-        });
-    }
+    check_consumer_name(name)?;
     let config = pull::Config {
         durable_name: Some(name.to_owned()),
         description: Some("coalition-ledger replication".to_owned()),
@@ -88,6 +78,22 @@ pub async fn durable_consumer_with(
         .await
         .map_err(|error| consumer_error("consumer creation", error))?;
     Ok(NoteConsumer { spec: spec.clone(), consumer })
+}
+
+/// Refuses a durable consumer name the server would misread (see [`durable_consumer_with`]).
+pub(crate) fn check_consumer_name(name: &str) -> Result<(), NatsError> {
+    let valid = (1..=CONSUMER_NAME_BYTES_MAX).contains(&name.len())
+        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if !valid {
+        return Err(NatsError::Invalid {
+            what: "consumer name",
+            detail: format!(
+                "{:?} must be 1 to {CONSUMER_NAME_BYTES_MAX} ASCII letters, digits, '-' or '_'",
+                name.chars().take(80).collect::<String>()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn consumer_error(operation: &'static str, error: impl fmt::Display + HasTimeout) -> NatsError {

@@ -19,6 +19,10 @@
 //! - **Reading back** ([`get_by_stream_seq`], [`get_last_on_feed`], [`get_next_on_feed`]) to fill
 //!   gaps.
 //! - **Connecting** ([`connect`]): reconnects forever; errors name the URL.
+//! - **The private stream** ([`ensure_private_stream`], [`publish_private`],
+//!   [`publish_private_deletion`], [`durable_private_consumer`]): key grants and sealed reports,
+//!   `COALITION_<hex16>_PRIVATE`, subjects `coalition.<hex16>.private.<space>.<id>`, one message
+//!   per subject (latest wins), deletions as tombstones.
 //! - **Replication** ([`replication::run_replication`]): wires a `coalition_node::Node` to the
 //!   stream (its outbox published, every feed consumed into it).
 //!
@@ -27,6 +31,7 @@
 mod connect;
 mod consume;
 mod error;
+mod private;
 mod publish;
 pub mod replication;
 mod spec;
@@ -45,6 +50,11 @@ pub use consume::{
     consumer_progress, durable_consumer, durable_consumer_with, get_by_stream_seq, get_last_on_feed, get_next_on_feed,
 };
 pub use error::NatsError;
+pub use private::{
+    PRIVATE_CHANGE_HEADER, PRIVATE_DELETED, PRIVATE_MESSAGE_BYTES_MAX, PrivateConsumer, PrivateValue, ReceivedPrivate,
+    durable_private_consumer, ensure_private_stream, get_private, private_stream_config, publish_private,
+    publish_private_deletion,
+};
 pub use publish::{PublishAck, decode_fork_proof, encode_fork_proof, publish_event, publish_fork_proof};
 pub use spec::{NoteSubject, StreamSpec};
 pub use stream::{ensure_stream, stream_config};
@@ -54,6 +64,8 @@ pub use stream::{ensure_stream, stream_config};
 pub const LEDGER_HEX_DIGITS: usize = 16;
 /// Prefix of every stream name; the ledger's hex digits follow in upper case.
 pub const STREAM_NAME_PREFIX: &str = "COALITION_";
+/// Suffix of the private stream's name, after the feed stream's name.
+pub const PRIVATE_STREAM_SUFFIX: &str = "_PRIVATE";
 /// First token of every subject.
 pub const SUBJECT_PREFIX: &str = "coalition";
 /// Replicas a stream may ask for (JetStream allows 1 to 5).

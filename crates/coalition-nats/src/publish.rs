@@ -107,7 +107,7 @@ pub fn decode_fork_proof(bytes: &[u8]) -> Result<(String, String), NatsError> {
     Ok((first, second))
 }
 
-async fn send(
+pub(crate) async fn send(
     jetstream: &JetStream,
     subject: String,
     message: Publish,

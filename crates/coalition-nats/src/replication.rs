@@ -33,6 +33,18 @@
 //!     message again. This recovers a node whose durable consumer is past events its store lacks
 //!     (a store restored from an old backup). If the predecessor is nowhere in the stream, the
 //!     message is nak'ed with a delay and comes back ([`PREDECESSOR_WAIT`]), logged each time.
+//! - **Private records** (a member node only; a read-only mirror neither holds nor relays key
+//!   grants and reports). The ledger's private stream is created (or checked) beside the feed
+//!   stream. At start the node republishes every private record it holds, each only if its
+//!   subject is empty, so a private stream recreated empty is refilled and nothing newer or
+//!   deleted is overwritten (a subject holding a tombstone makes the node delete its own copy: a
+//!   store restored from a backup). Then it publishes what the node queues
+//!   ([`Node::take_private_changes`]): a kept record as its ciphertext, a deleted one as a
+//!   tombstone (see [`crate::publish_private_deletion`] for why a tombstone and not a purge),
+//!   retrying while NATS is down. A durable consumer of the private stream (the node's consumer
+//!   name, on that stream) hands every record to [`Node::receive_private`] and every tombstone to
+//!   [`Node::receive_private_deletion`]; what the node refuses (a wrong subject, an id the store
+//!   would not take, a grant that does not check) is logged and skipped, never fatal.
 //! - **Status.** Every [`STATUS_INTERVAL`] the connection state and the consumer's position are
 //!   written to [`Node::set_replication_status`], which the HTTP status page reads.
 
@@ -42,12 +54,17 @@ use std::time::Duration;
 
 use coalition_core::event::{OrgSlug, SignedEvent};
 use coalition_core::verify::Tag;
-use coalition_node::{CheckedNotes, ForkProof, ImportReport, Node, NodeError, NoteStatus, ReplicationStatus};
+use coalition_node::{
+    CheckedNotes, ForkProof, ImportReport, Node, NodeError, NoteStatus, PrivateChange, ReplicationStatus,
+};
+use coalition_store::{PrivateSpace, StoreError};
 use futures::StreamExt;
 
 use crate::{
-    JetStream, NatsError, NoteSubject, ReceivedNote, StreamSpec, consumer_progress, decode_fork_proof,
-    durable_consumer_with, ensure_stream, get_last_on_feed, get_next_on_feed, publish_event, publish_fork_proof,
+    JetStream, NatsError, NoteSubject, PrivateValue, ReceivedNote, ReceivedPrivate, StreamSpec, consumer_progress,
+    decode_fork_proof, durable_consumer_with, durable_private_consumer, ensure_private_stream, ensure_stream,
+    get_last_on_feed, get_next_on_feed, get_private, publish_event, publish_fork_proof, publish_private,
+    publish_private_deletion,
 };
 
 /// Longest time the publisher waits before reading the outbox again when it has nothing to
@@ -69,6 +86,12 @@ pub const PREDECESSOR_WAIT: Duration = Duration::from_secs(1);
 pub const GAP_FETCH_MESSAGES_MAX: usize = 10_000;
 /// How often the replicator reports its state to the node ([`Node::replication_status`]).
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+/// Most queued private changes taken from the node at once.
+pub const PRIVATE_CHANGES_BATCH: usize = 256;
+/// How often the idle private publisher looks for queued changes (a mutex read).
+pub const PRIVATE_POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Private record ids read from the store per page when republishing at start.
+pub const PRIVATE_REPUBLISH_PAGE: usize = 500;
 
 /// Runs replication for `node` on the ledger stream `spec` until `shutdown` completes.
 ///
@@ -86,8 +109,13 @@ pub async fn run_replication(
     node.set_replication_status(ReplicationStatus { updated_unix_s: unix_now(), ..ReplicationStatus::default() });
     let ready = async {
         loop {
-            match ensure_stream(&jetstream, &spec).await {
-                Ok(_) => return Ok(()),
+            let ensured = match ensure_stream(&jetstream, &spec).await {
+                Ok(_) if node.org().is_some() => ensure_private_stream(&jetstream, &spec).await.map(|_| ()),
+                Ok(_) => Ok(()),
+                Err(error) => Err(error),
+            };
+            match ensured {
+                Ok(()) => return Ok(()),
                 Err(error @ NatsError::StreamMismatch { .. }) => return Err(error),
                 Err(error) => {
                     // Unreachable, or a cluster still electing its leader, or a permission an
@@ -105,8 +133,10 @@ pub async fn run_replication(
     let publisher = publish_loop(&node, &jetstream, &spec);
     let consumer = consume_loop(&node, &jetstream, &spec, &consumer_name);
     let status = status_loop(&node, &jetstream, &spec, &consumer_name);
+    let private = private_loops(&node, &jetstream, &spec, &consumer_name);
     tokio::select! {
         result = consumer => result,
+        result = private => result,
         () = publisher => Ok(()),
         () = status => Ok(()),
         () = &mut shutdown => Ok(()),
@@ -604,4 +634,220 @@ fn waits_for_predecessor(report: &ImportReport) -> bool {
 async fn quarantine(node: &Node, bytes: Vec<u8>, reason: String) -> Result<Verdict, NodeError> {
     blocking(node, move |node| node.quarantine(&bytes, &reason)).await?;
     Ok(Verdict::Done)
+}
+
+/// The private publisher and consumer of a member node; returns only on an error an operator
+/// must fix (an invalid consumer name). A read-only node takes no part.
+async fn private_loops(node: &Node, jetstream: &JetStream, spec: &StreamSpec, name: &str) -> Result<(), NatsError> {
+    if node.org().is_none() {
+        return std::future::pending().await;
+    }
+    let publisher = async {
+        republish_private_store(node, jetstream, spec).await;
+        publish_private_changes(node, jetstream, spec).await;
+    };
+    tokio::select! {
+        () = publisher => Ok(()),
+        result = consume_private(node, jetstream, spec, name) => result,
+    }
+}
+
+/// Publishes every private record the store holds whose subject is empty (a stream recreated
+/// empty is refilled); a subject holding a tombstone makes the node delete its copy.
+async fn republish_private_store(node: &Node, jetstream: &JetStream, spec: &StreamSpec) {
+    let (mut republished, mut deleted) = (0_usize, 0_usize);
+    for space in [PrivateSpace::KeyGrants, PrivateSpace::Reports] {
+        let mut after: Option<String> = None;
+        loop {
+            let cursor = after.clone();
+            let ids =
+                match blocking(node, move |node| node.private_ids(space, cursor.as_deref(), PRIVATE_REPUBLISH_PAGE))
+                    .await
+                {
+                    Ok(ids) => ids,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot read the private record ids; retrying");
+                        tokio::time::sleep(RETRY_DELAY).await;
+                        continue;
+                    }
+                };
+            let Some(last) = ids.last().cloned() else { break };
+            for id in ids {
+                match republish_one(node, jetstream, spec, space, &id).await {
+                    Republished::Published => republished += 1,
+                    Republished::DeletedHere => deleted += 1,
+                    Republished::Held => {}
+                }
+            }
+            after = Some(last);
+        }
+    }
+    tracing::info!(republished, deleted, "private records checked against the private stream");
+}
+
+enum Republished {
+    Published,
+    /// The stream holds a value already (the consumer brings it if it differs).
+    Held,
+    /// The stream holds a tombstone: the copy here was deleted.
+    DeletedHere,
+}
+
+async fn republish_one(
+    node: &Node,
+    jetstream: &JetStream,
+    spec: &StreamSpec,
+    space: PrivateSpace,
+    id: &str,
+) -> Republished {
+    loop {
+        let owned = id.to_owned();
+        let bytes = match blocking(node, move |node| node.private_record(space, &owned)).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Republished::Held,
+            Err(error) => {
+                tracing::error!(%error, "cannot read a private record; retrying");
+                tokio::time::sleep(RETRY_DELAY).await;
+                continue;
+            }
+        };
+        let error = match publish_private(jetstream, spec, space, id, &bytes, true).await {
+            Ok(_) => return Republished::Published,
+            Err(NatsError::WrongLastSubjectSequence { .. }) => match get_private(jetstream, spec, space, id).await {
+                Ok(Some((_, PrivateValue::Deleted))) => {
+                    let owned = id.to_owned();
+                    return match blocking(node, move |node| node.receive_private_deletion(space, &owned)).await {
+                        Ok(true) => Republished::DeletedHere,
+                        Ok(false) => Republished::Held,
+                        Err(error) => {
+                            tracing::error!(%error, space = space.as_str(), "cannot delete a private record");
+                            Republished::Held
+                        }
+                    };
+                }
+                Ok(_) => return Republished::Held,
+                Err(error) => error,
+            },
+            Err(error) => error,
+        };
+        if !error.is_retryable() && !matches!(error, NatsError::Refused { .. }) {
+            tracing::error!(%error, space = space.as_str(), "a private record cannot be republished; skipped");
+            return Republished::Held;
+        }
+        tracing::warn!(%error, "cannot republish the private records yet; retrying");
+        tokio::time::sleep(RETRY_DELAY).await;
+    }
+}
+
+/// Publishes the node's queued private changes in order, retrying each while NATS is down or
+/// refuses (a permission an operator has yet to grant); never returns.
+async fn publish_private_changes(node: &Node, jetstream: &JetStream, spec: &StreamSpec) {
+    let mut pending: std::collections::VecDeque<PrivateChange> = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            pending.extend(node.take_private_changes(PRIVATE_CHANGES_BATCH));
+        }
+        let Some(change) = pending.front() else {
+            tokio::time::sleep(PRIVATE_POLL_INTERVAL).await;
+            continue;
+        };
+        let published = match change {
+            PrivateChange::Kept { space, id, bytes } => {
+                publish_private(jetstream, spec, *space, id, bytes, false).await
+            }
+            PrivateChange::Deleted { space, id } => publish_private_deletion(jetstream, spec, *space, id).await,
+            _ => {
+                tracing::error!("a private change of an unknown kind; skipped");
+                pending.pop_front();
+                continue;
+            }
+        };
+        match published {
+            Ok(_) => {
+                pending.pop_front();
+            }
+            Err(error @ (NatsError::Invalid { .. } | NatsError::TooLarge { .. })) => {
+                tracing::error!(%error, "a private change cannot be published; skipped");
+                pending.pop_front();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a private change waits for NATS");
+                tokio::time::sleep(RETRY_DELAY).await;
+            }
+        }
+    }
+}
+
+/// The private consumer: returns only on an invalid consumer name.
+async fn consume_private(node: &Node, jetstream: &JetStream, spec: &StreamSpec, name: &str) -> Result<(), NatsError> {
+    loop {
+        let consumer = match durable_private_consumer(jetstream, spec, name, crate::ConsumerSettings::default()).await {
+            Ok(consumer) => consumer,
+            Err(error @ NatsError::Invalid { .. }) => return Err(error),
+            Err(error) => {
+                tracing::warn!(%error, "cannot open the private consumer; retrying");
+                tokio::time::sleep(RETRY_DELAY).await;
+                continue;
+            }
+        };
+        let messages = match consumer.messages().await {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!(%error, "cannot pull private messages; retrying");
+                tokio::time::sleep(RETRY_DELAY).await;
+                continue;
+            }
+        };
+        tokio::pin!(messages);
+        while let Some(item) = messages.next().await {
+            match item {
+                Ok(message) => apply_private(node, message).await,
+                Err(error) if error.is_retryable() => tracing::debug!(%error, "private consumer hiccup"),
+                Err(error) => {
+                    tracing::warn!(%error, "the private consumer failed; reopening it");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(RETRY_DELAY).await;
+    }
+}
+
+/// Applies one private message to the node and acks it, or naks it when the node could not
+/// store it now. What the node cannot check is logged (subject and reason, never bytes) and
+/// acked: it will not become valid by waiting.
+async fn apply_private(node: &Node, message: ReceivedPrivate) {
+    let Some((space, id)) = message.record.clone() else {
+        tracing::warn!(subject = %message.subject, "not a private record subject of this ledger; ignored");
+        answer(&message, true).await;
+        return;
+    };
+    let applied = match message.value.clone() {
+        PrivateValue::Kept(bytes) => blocking(node, move |node| node.receive_private(space, &id, &bytes)).await,
+        PrivateValue::Deleted => blocking(node, move |node| node.receive_private_deletion(space, &id)).await,
+        PrivateValue::Invalid(reason) => {
+            tracing::warn!(subject = %message.subject, %reason, "not a private record; ignored");
+            Ok(false)
+        }
+    };
+    let done = match applied {
+        Ok(_) => true,
+        Err(error @ (NodeError::Seal(_) | NodeError::Store(StoreError::PrivateRecordRefused { .. }))) => {
+            tracing::warn!(%error, subject = %message.subject, "a private record the node refuses; ignored");
+            true
+        }
+        Err(error) => {
+            tracing::error!(%error, subject = %message.subject, "the node could not take a private record; retrying");
+            tokio::time::sleep(RETRY_DELAY).await;
+            false
+        }
+    };
+    answer(&message, done).await;
+}
+
+async fn answer(message: &ReceivedPrivate, done: bool) {
+    let answered = if done { message.ack().await } else { message.nak().await };
+    if let Err(error) = answered {
+        tracing::debug!(%error, stream_seq = message.stream_seq, "ack lost; the message will come again");
+    }
 }

@@ -1,12 +1,14 @@
-//! Names derived from the ledger id: the stream, the feed subjects and the fork-proof subject.
+//! Names derived from the ledger id: the feed stream, the feed subjects and the fork-proof
+//! subject, and the private stream and its subjects.
 
 use std::time::Duration;
 
 use coalition_core::event::{LedgerId, OrgSlug};
+use coalition_store::PrivateSpace;
 
 use crate::{
-    DUPLICATE_WINDOW_DEFAULT, DUPLICATE_WINDOW_MIN, LEDGER_HEX_DIGITS, NatsError, REPLICAS_MAX, STREAM_NAME_PREFIX,
-    SUBJECT_PREFIX,
+    DUPLICATE_WINDOW_DEFAULT, DUPLICATE_WINDOW_MIN, LEDGER_HEX_DIGITS, NatsError, PRIVATE_STREAM_SUFFIX, REPLICAS_MAX,
+    STREAM_NAME_PREFIX, SUBJECT_PREFIX,
 };
 
 /// Which ledger's stream, and how it must be configured.
@@ -89,6 +91,35 @@ impl StreamSpec {
     /// `coalition.<hex16>.forks`: where fork proofs are published.
     pub fn forks_subject(&self) -> String {
         format!("{SUBJECT_PREFIX}.{}.forks", self.ledger_hex())
+    }
+
+    /// `COALITION_<16 hex digits, upper case>_PRIVATE`: the ledger's private stream (key grants
+    /// and reports, deletable; PROTOCOL §14.2).
+    pub fn private_stream_name(&self) -> String {
+        format!("{}{PRIVATE_STREAM_SUFFIX}", self.stream_name())
+    }
+
+    /// `coalition.<hex16>.private.<space>.<id>`: where the private record `id` of `space` is
+    /// published. `id` must be a valid private record id (no dots, no wildcards): see
+    /// [`coalition_store::check_private_record`].
+    pub fn private_subject(&self, space: PrivateSpace, id: &str) -> String {
+        format!("{SUBJECT_PREFIX}.{}.private.{}.{id}", self.ledger_hex(), space.as_str())
+    }
+
+    /// `coalition.<hex16>.private.>`: every private subject.
+    pub fn private_wildcard(&self) -> String {
+        format!("{SUBJECT_PREFIX}.{}.private.>", self.ledger_hex())
+    }
+
+    /// The space and id a private subject names, or `None` when the subject is not one of this
+    /// ledger's private subjects or its id is not one the store would accept.
+    pub fn classify_private(&self, subject: &str) -> Option<(PrivateSpace, String)> {
+        let rest = subject.strip_prefix(&format!("{SUBJECT_PREFIX}.{}.private.", self.ledger_hex()))?;
+        let (space, id) = rest.split_once('.')?;
+        let space =
+            [PrivateSpace::KeyGrants, PrivateSpace::Reports].into_iter().find(|known| known.as_str() == space)?;
+        coalition_store::check_private_record(id, &[]).ok()?;
+        Some((space, id.to_owned()))
     }
 
     /// What a subject of this stream is for.

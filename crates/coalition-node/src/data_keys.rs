@@ -76,13 +76,15 @@ pub enum RecordContent {
 #[derive(Default)]
 pub(crate) struct KeyRing {
     /// Grants opened with the identity or made here, by key id.
-    opened: HashMap<DataKeyId, KeyGrant>,
+    pub(crate) opened: HashMap<DataKeyId, KeyGrant>,
     /// The case of every key this node has known, kept after shredding (in memory only) so the
     /// case file can still say which records were shredded.
     key_case: HashMap<DataKeyId, Option<EventId>>,
     /// The key this node seals a case's new records with, and the sealing set it was granted to
     /// (recipient texts, sorted by slug): a new set means a new key.
     current: HashMap<Option<EventId>, (DataKeyId, Vec<String>)>,
+    /// The sealing set (recipient texts) the held grants were last made for (`regrant.rs`).
+    pub(crate) sealing_set: Option<Vec<String>>,
 }
 
 impl KeyRing {
@@ -299,9 +301,13 @@ impl Node {
             if self.with_projection(|projection| projection.is_shredded(&key_id)) {
                 return Ok(false);
             }
+            let mut opens = None;
             if let Some(identity) = self.identity() {
                 match KeyGrant::open(bytes, &identity) {
-                    Ok(grant) if grant.key_id == key_id => lock(&self.inner.keys).remember(grant),
+                    Ok(grant) if grant.key_id == key_id => {
+                        lock(&self.inner.keys).remember(grant);
+                        opens = Some(true);
+                    }
                     Ok(_) => {
                         return Err(NodeError::Seal(coalition_core::seal::SealError::Invalid {
                             what: "key grant",
@@ -310,18 +316,26 @@ impl Node {
                     }
                     // Sealed to a set without this member (before its admission): kept for
                     // re-granting by others, unreadable here.
-                    Err(_) => {}
+                    Err(_) => opens = Some(false),
                 }
             }
+            // A re-grant replaces the copy held (regrant.rs decides which copy stays).
+            return self.keep_received_grant(&key_id, bytes, opens);
         }
         Ok(self.inner.store.put_private(space, id, bytes)?)
     }
 
-    /// Deletes a private record because another node deleted it (not queued again).
+    /// Deletes a private record because another node deleted it (not queued again). A key grant
+    /// is deleted only when its key is shredded in this node's projection (the feed is the
+    /// source of truth for shredding; a deletion that arrives before the `sealed.shredded`
+    /// event is done when that event is applied): otherwise nothing happens and `false` is
+    /// returned, so no member can take the others' keys away outside the signed history.
     pub fn receive_private_deletion(&self, space: PrivateSpace, id: &str) -> Result<bool, NodeError> {
-        if space == PrivateSpace::KeyGrants
-            && let Some(key_id) = DataKeyId::parse(id)
-        {
+        if space == PrivateSpace::KeyGrants {
+            let Some(key_id) = DataKeyId::parse(id) else { return Ok(false) };
+            if !self.with_projection(|projection| projection.is_shredded(&key_id)) {
+                return Ok(false);
+            }
             lock(&self.inner.keys).opened.remove(&key_id);
         }
         Ok(self.inner.store.delete_private(space, id)?)
@@ -347,6 +361,7 @@ impl Node {
             }
             after = Some(last);
         }
+        self.remember_sealing_set();
         Ok(opened)
     }
 
@@ -372,7 +387,7 @@ impl Node {
         Ok(())
     }
 
-    fn queue_private_change(&self, change: PrivateChange) {
+    pub(crate) fn queue_private_change(&self, change: PrivateChange) {
         let mut queue = lock(&self.inner.private_changes);
         if queue.len() >= PRIVATE_CHANGES_MAX {
             queue.pop_front();

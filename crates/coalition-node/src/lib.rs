@@ -17,6 +17,7 @@ mod data_keys;
 pub mod demo;
 mod edition;
 mod effect;
+mod regrant;
 mod replication_status;
 mod reports;
 mod sealed_writes;
@@ -602,6 +603,9 @@ impl Node {
             // The event is durable; the grants stay pending and the next event retries.
             tracing::error!(%error, "could not destroy the grants of shredded data keys yet");
         }
+        if let Err(error) = self.regrant_if_sealing_set_grew() {
+            tracing::error!(%error, "could not re-grant the data keys to the new sealing set");
+        }
         Ok(Submitted { id, seq })
     }
 
@@ -763,7 +767,11 @@ impl Node {
             }
         }
         drop(state);
-        self.destroy_shredded_grants()
+        self.destroy_shredded_grants()?;
+        if let Err(error) = self.regrant_if_sealing_set_grew() {
+            tracing::error!(%error, "could not re-grant the data keys to the new sealing set");
+        }
+        Ok(())
     }
 }
 

@@ -392,7 +392,8 @@ impl Node {
         }
         let clear = serde_json::to_vec(&report).map_err(|error| ReportError::Malformed(error.to_string()))?;
         let sealed = self.seal_to_members(&clear)?;
-        self.inner.store.put_private(PrivateSpace::Reports, &id, &sealed).map_err(NodeError::from)?;
+        // Queued for replication: every member's inbox holds it (PROTOCOL §14.7).
+        self.keep_private(PrivateSpace::Reports, &id, &sealed)?;
         tracing::info!(report = %id, sealed_bytes = sealed.len(), "a report was sealed into the inbox");
         Ok(id)
     }
@@ -449,7 +450,8 @@ impl Node {
         if !is_report_id(id) {
             return Ok(false);
         }
-        let deleted = self.inner.store.delete_private(PrivateSpace::Reports, id)?;
+        // Queued for replication: discarded on every member's node.
+        let deleted = self.delete_private(PrivateSpace::Reports, id)?;
         if deleted {
             tracing::info!(report = %id, "a report was deleted from the inbox");
         }
@@ -485,7 +487,8 @@ impl Node {
         let sealed = self
             .seal_record(record)
             .map_err(|source| ReportError::NotSealed { case: case.id, source: Box::new(source) })?;
-        self.inner.store.delete_private(PrivateSpace::Reports, id).map_err(NodeError::from)?;
+        // Queued for replication: the entry leaves every member's inbox.
+        self.delete_private(PrivateSpace::Reports, id)?;
         tracing::info!(report = %id, case = %case.id, sealed = %sealed.id, "a report was accepted into a case");
         Ok(AcceptedReport { case, sealed, sealed_fields })
     }

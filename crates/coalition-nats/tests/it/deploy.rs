@@ -8,6 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use coalition_nats::{ConnectSettings, NatsError, StreamSpec, publish_event};
+use coalition_store::PrivateSpace;
+use futures::StreamExt;
 
 use crate::fixtures::{FeedWriter, genesis};
 use crate::replication::{converge, open_cases, start_member_with};
@@ -117,4 +119,57 @@ async fn an_organisation_cannot_write_another_feed_nor_remove_the_stream() {
         Err(error @ NatsError::StreamMismatch { .. }) => panic!("the stream was changed: {error}"),
         Err(error) => panic!("{error}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_replicates_private_records_but_cannot_purge_them() {
+    let (server, passwords) = configured_server();
+    let spec = StreamSpec::single_server(genesis().ledger_id());
+    let url = url_for(&server, &passwords, "ccl");
+    let client = coalition_nats::connect(&url, &ConnectSettings::default()).await.expect("connect");
+    let ccl = coalition_nats::jetstream(client, DENIED_TIMEOUT);
+    coalition_nats::ensure_private_stream(&ccl, &spec).await.expect("a node may create the private stream");
+    coalition_nats::publish_private(&ccl, &spec, PrivateSpace::Reports, "r-1", b"ciphertext", false)
+        .await
+        .expect("ccl publishes a private record");
+    coalition_nats::publish_private(&ccl, &spec, PrivateSpace::Reports, "r-2", b"ciphertext", true)
+        .await
+        .expect("ccl publishes a private record if absent");
+    coalition_nats::publish_private_deletion(&ccl, &spec, PrivateSpace::Reports, "r-2")
+        .await
+        .expect("ccl publishes a tombstone");
+    let read = coalition_nats::get_private(&ccl, &spec, PrivateSpace::Reports, "r-1").await.expect("ccl reads");
+    assert!(read.is_some());
+    let settings = coalition_nats::ConsumerSettings::default();
+    let consumer = coalition_nats::durable_private_consumer(&ccl, &spec, "node-ccl", settings)
+        .await
+        .expect("ccl opens its private consumer");
+    let messages = consumer.messages().await.expect("pull");
+    futures::pin_mut!(messages);
+    let first = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .await
+        .expect("a message in time")
+        .expect("a message")
+        .expect("delivered");
+    first.ack().await.expect("ccl acks");
+    assert!(
+        coalition_nats::durable_private_consumer(&ccl, &spec, "node-zmina", settings).await.is_err(),
+        "ccl opened zmina's private consumer"
+    );
+    let stream = ccl.get_stream(spec.private_stream_name()).await.expect("ccl may read the private stream");
+    assert!(stream.purge().await.is_err(), "ccl purged the private stream");
+    assert!(stream.delete_message(1).await.is_err(), "ccl deleted a private message");
+    assert!(ccl.delete_stream(spec.private_stream_name()).await.is_err(), "ccl deleted the private stream");
+    let mut config = coalition_nats::private_stream_config(&spec);
+    config.max_messages_per_subject = 5;
+    assert!(ccl.update_stream(config).await.is_err(), "ccl reconfigured the private stream");
+    let admin_url = url_for(&server, &passwords, "admin");
+    let admin = coalition_nats::jetstream(
+        coalition_nats::connect(&admin_url, &ConnectSettings::default()).await.expect("connect"),
+        DENIED_TIMEOUT,
+    );
+    let state =
+        admin.get_stream(spec.private_stream_name()).await.expect("stream").info().await.expect("info").state.messages;
+    assert_eq!(state, 2, "r-1 and r-2's tombstone");
+    coalition_nats::ensure_private_stream(&admin, &spec).await.expect("unchanged");
 }

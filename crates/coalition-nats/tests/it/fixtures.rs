@@ -4,6 +4,7 @@ use coalition_core::body::{Body, EventKind, parse_body};
 use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
 use coalition_core::keys::{KeyName, SignerKey};
+use coalition_core::seal::Identity;
 use coalition_core::time::Timestamp;
 
 pub const ORIGIN: &str = "coalition.example";
@@ -24,13 +25,20 @@ fn time(text: &str) -> Timestamp {
 }
 
 pub fn genesis() -> Genesis {
+    genesis_with_recipients(&[])
+}
+
+/// The test genesis where the members in `ORGS` order have the recipients of `identities` (none
+/// beyond its length): with none, [`genesis`].
+pub fn genesis_with_recipients(identities: &[Identity]) -> Genesis {
     let members = ORGS
         .iter()
-        .map(|org| FoundingMember {
+        .enumerate()
+        .map(|(index, org)| FoundingMember {
             slug: slug(org),
             name: format!("Test organisation {org}"),
             vkey: key(org).verifier_key(),
-            recipient: None,
+            recipient: identities.get(index).map(|identity| identity.recipient().to_string()),
         })
         .collect();
     let doc = GenesisDoc {

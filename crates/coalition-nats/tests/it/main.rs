@@ -5,6 +5,7 @@ mod consume;
 mod deploy;
 mod fixtures;
 mod naming;
+mod private;
 mod publish;
 mod replication;
 mod restart;
