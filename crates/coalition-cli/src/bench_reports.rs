@@ -53,6 +53,11 @@ pub struct ReportsBenchArgs {
     /// Concurrent flooding connections posting reports as fast as they are answered.
     #[arg(long, default_value_t = 8)]
     flooders: usize,
+    /// Flood rates to measure, in report requests per second offered in total (open loop: sent on
+    /// time whatever the answers take); 0 means every flooding connection sends as fast as it is
+    /// answered (closed loop, the most the machine can push at the form).
+    #[arg(long, value_delimiter = ',', default_value = "500,2000,0")]
+    flood_rates: Vec<u64>,
     /// Reports sealed and stored directly (no HTTP, no rate limit) to measure intake capacity.
     #[arg(long, default_value_t = 200)]
     direct_reports: usize,
@@ -205,6 +210,7 @@ fn run_clients(
     clients: usize,
     stop: &Arc<AtomicBool>,
     tally: &Arc<Tally>,
+    interval: Option<Duration>,
     request: impl Fn(usize, u64) -> (&'static str, String, Vec<u8>) + Send + Sync + 'static,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let request = Arc::new(request);
@@ -214,7 +220,15 @@ fn run_clients(
             std::thread::spawn(move || {
                 let mut connection = Connection::new(address);
                 let mut index = 0u64;
+                let started = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
+                    // Open loop: the request is sent at its time whatever the answers took.
+                    if let Some(interval) = interval {
+                        let due = started + interval.saturating_mul(index as u32);
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
                     let (method, path, body) = request(client, index);
                     match connection.send(method, &path, spread_address(client, index), &body) {
                         Ok(status) => tally.count(status),
@@ -229,25 +243,28 @@ fn run_clients(
         .collect()
 }
 
-/// Public requests per second over `seconds`, with `flooders` flooding the form meanwhile.
+/// The public readers for `seconds`, with the form flooded meanwhile by `flooders` connections
+/// offering `flood_rate` reports per second in total (`None`: each as fast as it is answered).
 /// Returns (public tally, flood tally, elapsed seconds).
 fn phase(
     address: SocketAddr,
     paths: &Arc<Vec<String>>,
     args: &ReportsBenchArgs,
     flooders: usize,
+    flood_rate: Option<f64>,
 ) -> (Arc<Tally>, Arc<Tally>, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let public = Arc::new(Tally::default());
     let flood = Arc::new(Tally::default());
     let mut threads = Vec::new();
     if flooders > 0 {
-        threads.extend(run_clients(address, flooders, &stop, &flood, |_, index| {
+        let interval = flood_rate.map(|rate| Duration::from_secs_f64(flooders as f64 / rate.max(1.0)));
+        threads.extend(run_clients(address, flooders, &stop, &flood, interval, |_, index| {
             ("POST", "/api/v1/reports".to_owned(), report_body(index))
         }));
     }
     let reader_paths = Arc::clone(paths);
-    threads.extend(run_clients(address, args.readers.max(1), &stop, &public, move |client, index| {
+    threads.extend(run_clients(address, args.readers.max(1), &stop, &public, None, move |client, index| {
         let path = &reader_paths[(client + index as usize) % reader_paths.len()];
         ("GET", path.clone(), Vec::new())
     }));
@@ -310,19 +327,10 @@ pub fn run(args: &ReportsBenchArgs) -> Result<Outcome> {
 
     eprintln!("measuring the public site alone, then during a flood of the report form ({} s each) ...", args.seconds);
     // A short warm-up fills the page cache, as a running node's would be.
-    phase(address, &paths, &ReportsBenchArgs { seconds: 1, ..*args }, 0);
-    let (alone, _, alone_seconds) = phase(address, &paths, args, 0);
-    let (during, flood, flood_seconds) = phase(address, &paths, args, args.flooders.max(1));
-    let _ = stop_server.send(());
-    let _ = runtime.block_on(server);
-
+    let warm_up = ReportsBenchArgs { seconds: 1, flood_rates: Vec::new(), ..*args };
+    phase(address, &paths, &warm_up, 0, None);
+    let (alone, _, alone_seconds) = phase(address, &paths, args, 0, None);
     let alone_rate = alone.ok.load(Ordering::Relaxed) as f64 / alone_seconds;
-    let during_rate = during.ok.load(Ordering::Relaxed) as f64 / flood_seconds;
-    let kept = during_rate / alone_rate.max(f64::MIN_POSITIVE);
-    let accepted_rate = flood.ok.load(Ordering::Relaxed) as f64 / flood_seconds;
-    let refused_rate = flood.refused.load(Ordering::Relaxed) as f64 / flood_seconds;
-    let failed = alone.failed.load(Ordering::Relaxed) + during.failed.load(Ordering::Relaxed);
-
     println!(
         "report intake, sealed to {} recipients + durable write, no HTTP and no limit: {direct_rate:.0} reports/s",
         recipients.len()
@@ -332,21 +340,33 @@ pub fn run(args: &ReportsBenchArgs) -> Result<Outcome> {
         coalition_server::report::REPORTS_GLOBAL_PER_SECOND,
         coalition_server::report::REPORTS_GLOBAL_BURST
     );
-    println!(
-        "flood ({} connections, a new address per request): {:.0} requests/s answered; accepted {accepted_rate:.1} reports/s, refused (429/503) {refused_rate:.0}/s",
-        args.flooders,
-        (flood.ok.load(Ordering::Relaxed)
-            + flood.refused.load(Ordering::Relaxed)
-            + flood.failed.load(Ordering::Relaxed)) as f64
-            / flood_seconds
-    );
     println!("public site alone ({} readers): {alone_rate:.0} requests/s", args.readers);
-    println!(
-        "public site during the flood: {during_rate:.0} requests/s = {:.0}% of alone (target ≥ {:.0}%: {})",
-        kept * 100.0,
-        PUBLIC_RATE_KEPT_MIN * 100.0,
-        if kept >= PUBLIC_RATE_KEPT_MIN { "met" } else { "NOT met" }
-    );
+    let mut failed = alone.failed.load(Ordering::Relaxed);
+    for &rate in &args.flood_rates {
+        let flood_rate = (rate > 0).then_some(rate as f64);
+        let (during, flood, seconds) = phase(address, &paths, args, args.flooders.max(1), flood_rate);
+        let during_rate = during.ok.load(Ordering::Relaxed) as f64 / seconds;
+        let kept = during_rate / alone_rate.max(f64::MIN_POSITIVE);
+        let answered = flood.ok.load(Ordering::Relaxed) + flood.refused.load(Ordering::Relaxed);
+        let offered = match flood_rate {
+            Some(rate) => format!("{rate:.0} reports/s offered"),
+            None => format!("{} connections as fast as answered", args.flooders.max(1)),
+        };
+        println!(
+            "flood ({offered}, a new address per request): {:.0} answered/s, accepted {:.1} reports/s, \
+             refused (429/503) {:.0}/s; public site {during_rate:.0} requests/s = {:.0}% of alone \
+             (target ≥ {:.0}%: {})",
+            answered as f64 / seconds,
+            flood.ok.load(Ordering::Relaxed) as f64 / seconds,
+            flood.refused.load(Ordering::Relaxed) as f64 / seconds,
+            kept * 100.0,
+            PUBLIC_RATE_KEPT_MIN * 100.0,
+            if kept >= PUBLIC_RATE_KEPT_MIN { "met" } else { "NOT met" }
+        );
+        failed += during.failed.load(Ordering::Relaxed);
+    }
+    let _ = stop_server.send(());
+    let _ = runtime.block_on(server);
     if failed > 0 {
         println!("public requests that failed (not 2xx/3xx, 429 or 503): {failed}");
     }

@@ -287,6 +287,8 @@ fn prepare_demo(dir: &Path) -> Result<(SignerKey, PathBuf)> {
 fn seal_demo_records(dir: &Path, key: &SignerKey) -> Result<()> {
     let genesis = data_dir::prepare(dir, None)?;
     let node = Node::open(dir, genesis, Some(key.clone()))?;
+    let identity_path = dir.join("keys").join(format!("{DEMO_NODE_ORG}{IDENTITY_FILE_SUFFIX}"));
+    node.set_identity(keys::load_identity(&identity_path)?)?;
     let cases: Vec<EventId> =
         node.with_projection(|projection| projection.list_entries().map(|entry| entry.case).collect());
     let records = demo_sealed_records(&cases, DEMO_SEED);
