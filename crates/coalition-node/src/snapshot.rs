@@ -122,13 +122,13 @@ pub(crate) fn encode(genesis: &Genesis, state: &State, forks: &[(OrgSlug, u64)])
     let verifier = state.verifier.state()?;
     let mut payload = Encoder::new();
     let heads = state.verifier.heads();
-    payload.len(heads.len());
+    payload.count(heads.len());
     for (org, (seq, id)) in &heads {
         payload.slug(org);
         payload.u64(*seq);
         payload.id(id);
     }
-    payload.len(forks.len());
+    payload.count(forks.len());
     for (org, seq) in forks {
         payload.slug(org);
         payload.u64(*seq);
@@ -143,21 +143,21 @@ pub(crate) fn encode(genesis: &Genesis, state: &State, forks: &[(OrgSlug, u64)])
     }
     let mut cases: Vec<(&EventId, &Vec<EventId>)> = state.case_events.iter().collect();
     cases.sort_unstable_by_key(|(case, _)| **case);
-    payload.len(cases.len());
+    payload.count(cases.len());
     for (case, ids) in cases {
         payload.id(case);
-        payload.len(ids.len());
+        payload.count(ids.len());
         ids.iter().for_each(|id| payload.id(id));
     }
     let mut sealed: Vec<(&DataKeyId, &Vec<EventId>)> = state.sealed_events.iter().collect();
     sealed.sort_unstable_by_key(|(key, _)| **key);
-    payload.len(sealed.len());
+    payload.count(sealed.len());
     for (key, ids) in sealed {
         payload.str(&key.to_string());
-        payload.len(ids.len());
+        payload.count(ids.len());
         ids.iter().for_each(|id| payload.id(id));
     }
-    payload.len(state.shredded_pending.len());
+    payload.count(state.shredded_pending.len());
     for key in &state.shredded_pending {
         payload.str(&key.to_string());
     }
@@ -176,12 +176,12 @@ pub(crate) fn encode(genesis: &Genesis, state: &State, forks: &[(OrgSlug, u64)])
 }
 
 fn encode_verifier(encoder: &mut Encoder, state: &VerifierState) {
-    encoder.len(state.feeds.len());
+    encoder.count(state.feeds.len());
     for feed in &state.feeds {
         encoder.slug(&feed.org);
-        encoder.len(feed.ids.len());
+        encoder.count(feed.ids.len());
         feed.ids.iter().for_each(|id| encoder.id(id));
-        encoder.len(feed.keys.len());
+        encoder.count(feed.keys.len());
         for (from_seq, key) in &feed.keys {
             encoder.u64(*from_seq);
             encoder.str(&key.to_string());
@@ -195,10 +195,10 @@ fn encode_verifier(encoder: &mut Encoder, state: &VerifierState) {
             None => encoder.u8(0),
         }
     }
-    encoder.len(state.proposed_keys.len());
+    encoder.count(state.proposed_keys.len());
     for (org, keys) in &state.proposed_keys {
         encoder.slug(org);
-        encoder.len(keys.len());
+        encoder.count(keys.len());
         keys.iter().for_each(|key| encoder.str(&key.to_string()));
     }
 }
@@ -214,17 +214,17 @@ fn decode_data_key(decoder: &mut Decoder<'_>) -> Result<DataKeyId, DecodeError> 
 }
 
 fn decode_ids(decoder: &mut Decoder<'_>) -> Result<Vec<EventId>, DecodeError> {
-    let count = decoder.len()?;
+    let count = decoder.count()?;
     (0..count).map(|_| decoder.id()).collect()
 }
 
 fn decode_verifier(decoder: &mut Decoder<'_>) -> Result<VerifierState, DecodeError> {
-    let feed_count = decoder.len()?;
+    let feed_count = decoder.count()?;
     let mut feeds = Vec::with_capacity(feed_count);
     for _ in 0..feed_count {
         let org = decoder.slug()?;
         let ids = decode_ids(decoder)?;
-        let key_count = decoder.len()?;
+        let key_count = decoder.count()?;
         let mut keys = Vec::with_capacity(key_count);
         for _ in 0..key_count {
             let from_seq = decoder.u64()?;
@@ -237,11 +237,11 @@ fn decode_verifier(decoder: &mut Decoder<'_>) -> Result<VerifierState, DecodeErr
         };
         feeds.push(FeedState::new(org, ids, keys, last_time, frozen_at));
     }
-    let proposed_count = decoder.len()?;
+    let proposed_count = decoder.count()?;
     let mut proposed_keys = Vec::with_capacity(proposed_count);
     for _ in 0..proposed_count {
         let org = decoder.slug()?;
-        let count = decoder.len()?;
+        let count = decoder.count()?;
         let keys = (0..count).map(|_| decode_key(decoder)).collect::<Result<Vec<_>, _>>()?;
         proposed_keys.push((org, keys));
     }
@@ -305,7 +305,7 @@ pub(crate) fn load(
 
 fn decode(genesis: &Genesis, payload: &[u8]) -> Result<(State, Coverage), SnapshotRejected> {
     let mut decoder = Decoder::new(payload);
-    let head_count = decoder.len()?;
+    let head_count = decoder.count()?;
     let mut heads = BTreeMap::new();
     for _ in 0..head_count {
         let org = decoder.slug()?;
@@ -313,7 +313,7 @@ fn decode(genesis: &Genesis, payload: &[u8]) -> Result<(State, Coverage), Snapsh
         let id = decoder.id()?;
         heads.insert(org, (seq, id));
     }
-    let fork_count = decoder.len()?;
+    let fork_count = decoder.count()?;
     let mut forks = Vec::with_capacity(fork_count);
     for _ in 0..fork_count {
         let org = decoder.slug()?;
@@ -328,19 +328,19 @@ fn decode(genesis: &Genesis, payload: &[u8]) -> Result<(State, Coverage), Snapsh
         0 => None,
         _ => Some(decoder.time()?),
     };
-    let case_count = decoder.len()?;
+    let case_count = decoder.count()?;
     let mut case_events = HashMap::with_capacity(case_count);
     for _ in 0..case_count {
         let case = decoder.id()?;
         case_events.insert(case, decode_ids(&mut decoder)?);
     }
-    let sealed_count = decoder.len()?;
+    let sealed_count = decoder.count()?;
     let mut sealed_events = HashMap::with_capacity(sealed_count);
     for _ in 0..sealed_count {
         let key = decode_data_key(&mut decoder)?;
         sealed_events.insert(key, decode_ids(&mut decoder)?);
     }
-    let shredded_count = decoder.len()?;
+    let shredded_count = decoder.count()?;
     let shredded_pending = (0..shredded_count).map(|_| decode_data_key(&mut decoder)).collect::<Result<_, _>>()?;
     let projector = Projector::decode_snapshot(genesis, &mut decoder)
         .map_err(|error| SnapshotRejected::Decode(error.to_string()))?;

@@ -70,8 +70,8 @@ impl Encoder {
         self.bytes.extend_from_slice(&value.to_le_bytes());
     }
 
-    /// A length (as a u64).
-    pub fn len(&mut self, value: usize) {
+    /// A count or length (as a u64).
+    pub fn count(&mut self, value: usize) {
         self.u64(value as u64);
     }
 
@@ -82,7 +82,7 @@ impl Encoder {
 
     /// Length-prefixed bytes.
     pub fn bytes(&mut self, bytes: &[u8]) {
-        self.len(bytes.len());
+        self.count(bytes.len());
         self.bytes.extend_from_slice(bytes);
     }
 
@@ -180,7 +180,7 @@ impl<'a> Decoder<'a> {
 
     /// A length, which can never exceed the bytes left (each item takes at least one byte), so a
     /// corrupted length cannot make the caller allocate more than the snapshot's size.
-    pub fn len(&mut self) -> Result<usize, DecodeError> {
+    pub fn count(&mut self) -> Result<usize, DecodeError> {
         let at = self.offset;
         let value = self.u64()?;
         let left = (self.bytes.len() - self.offset) as u64;
@@ -196,7 +196,7 @@ impl<'a> Decoder<'a> {
 
     /// Length-prefixed bytes.
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let count = self.len()?;
+        let count = self.count()?;
         self.fixed(count)
     }
 

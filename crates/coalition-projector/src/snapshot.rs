@@ -126,11 +126,11 @@ impl Projector {
         encoder.u32(PROJECTOR_SNAPSHOT_FORMAT);
         encoder.fixed(self.ledger().as_bytes());
         let orgs = &self.projection.orgs;
-        encoder.len(orgs.len());
+        encoder.count(orgs.len());
         for slot in 0..orgs.len() {
             encoder.slug(orgs.slug(slot as u16));
         }
-        encoder.len(self.graph.events.len());
+        encoder.count(self.graph.events.len());
         for (at, event) in self.graph.events.iter().enumerate() {
             encoder.id(&event.id);
             encoder.u16(event.slot);
@@ -140,14 +140,14 @@ impl Projector {
             encoder.u8(u8::from(event.has_prev));
             match &event.parents {
                 Parents::Ids(ids) => {
-                    encoder.len(ids.len());
+                    encoder.count(ids.len());
                     ids.iter().for_each(|id| {
                         encoder.u8(PARENT_BY_ID);
                         encoder.id(id);
                     });
                 }
                 Parents::Indices(indices) => {
-                    encoder.len(indices.len());
+                    encoder.count(indices.len());
                     for &index in indices.iter() {
                         // Most parents came before their child: 4 bytes instead of 32.
                         if (index as usize) < at {
@@ -164,7 +164,7 @@ impl Projector {
         }
         let mut forks: Vec<(&OrgSlug, u64)> = self.graph.forks().map(|(slot, seq)| (orgs.slug(slot), seq)).collect();
         forks.sort();
-        encoder.len(forks.len());
+        encoder.count(forks.len());
         for (org, seq) in forks {
             encoder.slug(org);
             encoder.u64(seq);
@@ -184,9 +184,9 @@ impl Projector {
         if ledger.as_bytes() != projector.ledger().as_bytes() {
             return Err(decoder.invalid("ledger", "the snapshot is of another ledger").into());
         }
-        let org_count = decoder.len()?;
+        let org_count = decoder.count()?;
         let orgs = (0..org_count).map(|_| decoder.slug()).collect::<Result<Vec<_>, _>>()?;
-        let event_count = decoder.len()?;
+        let event_count = decoder.count()?;
         let mut decoded: Vec<EventId> = Vec::with_capacity(event_count.min(decoder.bytes_left()));
         for _ in 0..event_count {
             let id = decoder.id()?;
@@ -197,7 +197,7 @@ impl Projector {
             let mut key_id = [0u8; 4];
             key_id.copy_from_slice(decoder.fixed(4)?);
             let has_prev = decoder.u8()? != 0;
-            let parent_count = decoder.len()?;
+            let parent_count = decoder.count()?;
             let mut parents = Vec::with_capacity(parent_count);
             for _ in 0..parent_count {
                 let parent = match decoder.u8()? {
@@ -223,7 +223,7 @@ impl Projector {
             projector.insert_prepared(PreparedEvent::from_parts(projector.ledger(), org.clone(), new))?;
             decoded.push(id);
         }
-        let fork_count = decoder.len()?;
+        let fork_count = decoder.count()?;
         for _ in 0..fork_count {
             let org = decoder.slug()?;
             let seq = decoder.u64()?;
