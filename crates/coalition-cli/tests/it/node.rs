@@ -200,8 +200,18 @@ fn a_node_stopped_with_sigterm_writes_its_start_up_snapshot() {
     run_ok(
         path,
         &[
-            "genesis", "init", "--name", "Snapshot test", "--origin", "coalition.example", "--member",
-            "zmina=@keys/zmina.vkey", "--member", "ccl=@keys/ccl.vkey", "--out", "genesis.note",
+            "genesis",
+            "init",
+            "--name",
+            "Snapshot test",
+            "--origin",
+            "coalition.example",
+            "--member",
+            "zmina=@keys/zmina.vkey",
+            "--member",
+            "ccl=@keys/ccl.vkey",
+            "--out",
+            "genesis.note",
         ],
     );
     run_ok(path, &["genesis", "sign", "genesis.note", "--key", "keys/zmina.key"]);
