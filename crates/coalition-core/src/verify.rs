@@ -290,6 +290,53 @@ pub struct Verifier {
     pending_count: usize,
 }
 
+/// One feed as a [`Verifier`] holds it, for a node's start-up snapshot: see
+/// [`Verifier::state`] and [`Verifier::restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FeedState {
+    /// The organisation.
+    pub org: OrgSlug,
+    /// Ids of the verified events; index = seq - 1.
+    pub ids: Vec<EventId>,
+    /// Key history: (first seq signed with it, key), ascending.
+    pub keys: Vec<(u64, VerifierKey)>,
+    /// The time of the feed's last event (the genesis time for an empty feed).
+    pub last_time: Timestamp,
+    /// The seq at which the feed forked, if it did.
+    pub frozen_at: Option<u64>,
+}
+
+impl FeedState {
+    /// A feed's state from its parts (decoding a snapshot).
+    pub fn new(
+        org: OrgSlug,
+        ids: Vec<EventId>,
+        keys: Vec<(u64, VerifierKey)>,
+        last_time: Timestamp,
+        frozen_at: Option<u64>,
+    ) -> Self {
+        Self { org, ids, keys, last_time, frozen_at }
+    }
+}
+
+/// Everything a [`Verifier`] with nothing waiting holds, by organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct VerifierState {
+    /// Every feed, sorted by organisation.
+    pub feeds: Vec<FeedState>,
+    /// Keys proposed for organisations that are not founders, in order of verification.
+    pub proposed_keys: Vec<(OrgSlug, Vec<VerifierKey>)>,
+}
+
+impl VerifierState {
+    /// A state from its parts (decoding a snapshot).
+    pub fn new(feeds: Vec<FeedState>, proposed_keys: Vec<(OrgSlug, Vec<VerifierKey>)>) -> Self {
+        Self { feeds, proposed_keys }
+    }
+}
+
 fn key_label(key: &VerifierKey) -> String {
     format!("{}+{}", key.name().as_str(), key.key_id())
 }
@@ -320,6 +367,44 @@ impl Verifier {
             pending: HashMap::new(),
             pending_count: 0,
         }
+    }
+
+    /// What this verifier holds, to restore it later with [`Self::restore`]; `None` while events
+    /// wait for their predecessor (they are not part of any state worth keeping).
+    pub fn state(&self) -> Option<VerifierState> {
+        if self.pending_count > 0 || !self.pending.is_empty() {
+            return None;
+        }
+        let feeds = self
+            .feeds
+            .iter()
+            .map(|(org, feed)| FeedState {
+                org: org.clone(),
+                ids: feed.ids.clone(),
+                keys: feed.keys.clone(),
+                last_time: feed.last_time,
+                frozen_at: feed.frozen_at,
+            })
+            .collect();
+        let proposed_keys = self.proposed_keys.iter().map(|(org, keys)| (org.clone(), keys.clone())).collect();
+        Some(VerifierState { feeds, proposed_keys })
+    }
+
+    /// A verifier for `genesis` holding `state`, as [`Self::state`] gave it. The state is
+    /// trusted: only a node's own checksummed snapshot, whose feed heads it has found in its own
+    /// store, may be restored. A feed without any key is refused (it could verify nothing).
+    pub fn restore(genesis: &Genesis, state: VerifierState) -> Result<Self, String> {
+        let mut verifier = Self::new(genesis);
+        for feed in state.feeds {
+            if feed.keys.is_empty() {
+                return Err(format!("the feed of {} names no key", feed.org));
+            }
+            let restored =
+                Feed { ids: feed.ids, keys: feed.keys, last_time: feed.last_time, frozen_at: feed.frozen_at };
+            verifier.feeds.insert(feed.org, restored);
+        }
+        verifier.proposed_keys = state.proposed_keys.into_iter().collect();
+        Ok(verifier)
     }
 
     /// The concurrent half: parse the note and check its signature under the key its feed would

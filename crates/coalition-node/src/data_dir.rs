@@ -1,8 +1,10 @@
 //! A node's data directory: the genesis it serves, the event store, and nothing else.
 //!
 //! Layout: `genesis.note` (the coalition's signed genesis, written on first start and checked on
-//! every later one) and `events.redb` (the store). A directory of another coalition is refused,
-//! never silently mixed.
+//! every later one), `events.redb` (the store) and `projection.snapshot` (the node's start-up
+//! snapshot, see `snapshot.rs`: a cache of its own replayed state, checked against the store and
+//! ignored when invalid; deleting it only makes the next start replay the whole store). A
+//! directory of another coalition is refused, never silently mixed.
 
 use std::path::{Path, PathBuf};
 

@@ -22,11 +22,12 @@ mod replication_status;
 mod reports;
 mod sealed_writes;
 mod sealing;
+mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use coalition_core::body::{BodyError, EventKind, parse_body};
@@ -52,6 +53,10 @@ pub use reports::{
 pub use sealed_writes::{
     DELIBERATION_FIELD, SEALED_NOTE_FIELD, SEALED_SIGN_FIELD, SealedFields, SealedSubmission, add_field,
     is_sensitive_sign, sealed_value, take_fields,
+};
+pub use snapshot::{
+    SNAPSHOT_BYTES_MAX, SNAPSHOT_EVERY_EVENTS, SNAPSHOT_FILE_NAME, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC,
+    SNAPSHOT_TEMP_FILE_NAME, SnapshotRejected, snapshot_path,
 };
 
 /// Largest body a member may submit, in bytes of canonical JSON.
@@ -91,6 +96,16 @@ pub enum NodeError {
     /// Sealing or opening a sealed record, grant or report failed.
     #[error(transparent)]
     Seal(#[from] coalition_core::seal::SealError),
+    /// The start-up snapshot could not be written (the node keeps running; the next start replays
+    /// more of the store).
+    #[error("cannot write the snapshot {path}: {source}")]
+    SnapshotWrite {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The node was started without its organisation's identity, so it cannot open sealed data.
     #[error("this node holds no identity: start it with --identity FILE to read sealed records and reports")]
     NoIdentity,
@@ -288,6 +303,43 @@ struct Inner {
     keys: Mutex<data_keys::KeyRing>,
     /// Private records kept or deleted here that replication has not yet carried to the others.
     private_changes: Mutex<std::collections::VecDeque<PrivateChange>>,
+    /// Where the start-up snapshot lives (`None` for a node without a data directory).
+    data_dir: Option<PathBuf>,
+    /// New events after which a snapshot is written again.
+    snapshot_every_events: AtomicU64,
+    /// The node's version when the last snapshot was taken (or the state loaded).
+    snapshot_version: AtomicU64,
+    /// Whether a background snapshot is under way (at most one is started at a time).
+    snapshot_writing: AtomicBool,
+    /// Held while a snapshot is encoded and written, so two writers never share the temporary
+    /// file and a later state is never overwritten by an earlier one.
+    snapshot_file: Mutex<()>,
+}
+
+/// What [`Node::write_snapshot`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotWritten {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// The feed events it covers.
+    pub events: u64,
+    /// How long the node's state was locked to encode it.
+    pub encode_ms: u64,
+}
+
+/// How a node's start-up went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StartupReport {
+    /// Feed events taken from the snapshot (0: none used).
+    pub from_snapshot: u64,
+    /// Events replayed from the store (all of them without a snapshot, else the tail).
+    pub replayed: u64,
+    /// Why a snapshot that was there was not used.
+    pub snapshot_rejected: Option<String>,
 }
 
 /// A member organisation's node (or, without a key, a read-only mirror). Cheap to clone: every
@@ -337,9 +389,23 @@ impl Node {
     /// was stored) but not for integrity: every event read back must hash to its id and chain to
     /// its predecessor, which is what the store checks on every read. redb's page-checksum pass
     /// is skipped for speed; the store's `verify_integrity` runs the full check on demand.
+    ///
+    /// With a valid snapshot in the data directory (see [`SNAPSHOT_FILE_NAME`]) only the events
+    /// after its feed heads are read from the store; an invalid, stale or foreign one is reported
+    /// by file name in a warning and the whole store is replayed.
     pub fn open(data_dir: &Path, genesis: Genesis, key: Option<SignerKey>) -> Result<Self, NodeError> {
         let store = OpenOptions::new().check_pages(false).open(data_dir, genesis.ledger_id())?;
-        Self::with_store(Arc::new(store), genesis, key)
+        Self::start(Arc::new(store), genesis, key, Some(data_dir)).map(|(node, _)| node)
+    }
+
+    /// [`Node::open`], also saying how start-up went (for benchmarks and tests).
+    pub fn open_reporting(
+        data_dir: &Path,
+        genesis: Genesis,
+        key: Option<SignerKey>,
+    ) -> Result<(Self, StartupReport), NodeError> {
+        let store = OpenOptions::new().check_pages(false).open(data_dir, genesis.ledger_id())?;
+        Self::start(Arc::new(store), genesis, key, Some(data_dir))
     }
 
     /// A node over an in-memory store (tests and tools).
@@ -350,6 +416,15 @@ impl Node {
 
     /// A node over any store: replays what it holds into the verifier and the projector.
     pub fn with_store(store: Arc<dyn EventStore>, genesis: Genesis, key: Option<SignerKey>) -> Result<Self, NodeError> {
+        Self::start(store, genesis, key, None).map(|(node, _)| node)
+    }
+
+    fn start(
+        store: Arc<dyn EventStore>,
+        genesis: Genesis,
+        key: Option<SignerKey>,
+        data_dir: Option<&Path>,
+    ) -> Result<(Self, StartupReport), NodeError> {
         genesis.require_complete().map_err(|error| NodeError::IncompleteGenesis(error.to_string()))?;
         let org = match &key {
             Some(key) => {
@@ -363,9 +438,32 @@ impl Node {
             }
             None => None,
         };
-        let mut state = State::new(&genesis);
         let started = std::time::Instant::now();
-        let replayed = replay_in_time_order(store.as_ref(), &mut state)?;
+        let mut report = StartupReport::default();
+        let loaded = match data_dir.map(|dir| snapshot::load(dir, &genesis, store.as_ref())) {
+            Some(Ok(loaded)) => loaded,
+            Some(Err(rejected)) => {
+                let file = data_dir.map(snapshot_path).unwrap_or_default();
+                tracing::warn!(
+                    file = %file.display(),
+                    reason = %rejected,
+                    "ignoring the start-up snapshot; replaying the whole store"
+                );
+                report.snapshot_rejected = Some(format!("{}: {rejected}", file.display()));
+                None
+            }
+            None => None,
+        };
+        let (mut state, from_seq) = match loaded {
+            Some((state, coverage)) => {
+                report.from_snapshot = coverage.events();
+                let from_seq = coverage.heads.iter().map(|(org, (seq, _))| (org.clone(), seq + 1)).collect();
+                (state, from_seq)
+            }
+            None => (State::new(&genesis), BTreeMap::new()),
+        };
+        report.replayed = replay_in_time_order(store.as_ref(), &mut state, &from_seq)?;
+        let replayed = report.replayed + report.from_snapshot;
         for proof in store.fork_proofs()? {
             state
                 .projector
@@ -373,7 +471,13 @@ impl Node {
                 .map_err(|error| NodeError::Projection(error.to_string()))?;
             state.projector.insert(proof.second).map_err(|error| NodeError::Projection(error.to_string()))?;
         }
-        tracing::info!(events = replayed, elapsed_ms = started.elapsed().as_millis() as u64, "replayed the store");
+        tracing::info!(
+            events = replayed,
+            from_snapshot = report.from_snapshot,
+            replayed = report.replayed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "replayed the store"
+        );
         let head = match &org {
             Some(org) => store.head(org)?,
             None => None,
@@ -416,11 +520,89 @@ impl Node {
             identity: std::sync::RwLock::new(None),
             keys: Mutex::new(data_keys::KeyRing::default()),
             private_changes: Mutex::new(std::collections::VecDeque::new()),
+            data_dir: data_dir.map(Path::to_path_buf),
+            snapshot_every_events: AtomicU64::new(SNAPSHOT_EVERY_EVENTS),
+            snapshot_version: AtomicU64::new(replayed - report.replayed),
+            snapshot_writing: AtomicBool::new(false),
+            snapshot_file: Mutex::new(()),
         };
         let node = Self { inner: Arc::new(inner) };
         // Shreddings replayed from the store: grants that arrived after them are destroyed too.
         node.destroy_shredded_grants()?;
-        Ok(node)
+        node.maybe_snapshot();
+        Ok((node, report))
+    }
+
+    /// Writes the start-up snapshot of the node's current state into its data directory (see
+    /// [`SNAPSHOT_FILE_NAME`]), replacing the old one atomically; a clean shutdown calls it.
+    /// `None` when the node has no data directory, or when events wait for their predecessor
+    /// (such a state is not kept: the next call will write). Only the encoding holds the node's
+    /// lock; the file is written after it is released.
+    pub fn write_snapshot(&self) -> Result<Option<SnapshotWritten>, NodeError> {
+        let Some(dir) = &self.inner.data_dir else { return Ok(None) };
+        let _writing = lock(&self.inner.snapshot_file);
+        let started = std::time::Instant::now();
+        let (bytes, events, version) = {
+            let state = lock(&self.inner.state);
+            let version = self.version();
+            let forks: Vec<(OrgSlug, u64)> =
+                self.inner.store.fork_proofs()?.into_iter().map(|proof| (proof.org, proof.seq)).collect();
+            let Some(bytes) = snapshot::encode(&self.inner.genesis, &state, &forks) else { return Ok(None) };
+            let events: u64 = state.verifier.heads().values().map(|(seq, _)| seq).sum();
+            (bytes, events, version)
+        };
+        let encode_ms = started.elapsed().as_millis() as u64;
+        snapshot::write_atomically(dir, &bytes)
+            .map_err(|source| NodeError::SnapshotWrite { path: snapshot_path(dir), source })?;
+        self.inner.snapshot_version.fetch_max(version, Ordering::AcqRel);
+        let written = SnapshotWritten { path: snapshot_path(dir), bytes: bytes.len() as u64, events, encode_ms };
+        tracing::info!(
+            file = %written.path.display(),
+            bytes = written.bytes,
+            events = written.events,
+            encode_ms,
+            write_ms = started.elapsed().as_millis() as u64 - encode_ms,
+            "wrote the start-up snapshot"
+        );
+        Ok(Some(written))
+    }
+
+    /// Sets after how many new events a snapshot is written again (default
+    /// [`SNAPSHOT_EVERY_EVENTS`]; at least 1).
+    pub fn set_snapshot_every_events(&self, events: u64) {
+        self.inner.snapshot_every_events.store(events.max(1), Ordering::Release);
+    }
+
+    /// Whether a snapshot is being written in the background now.
+    pub fn is_writing_snapshot(&self) -> bool {
+        self.inner.snapshot_writing.load(Ordering::Acquire)
+    }
+
+    /// Starts writing a snapshot on a background thread when enough events arrived since the
+    /// last one, so that no writer or import waits for the disk.
+    fn maybe_snapshot(&self) {
+        let inner = &self.inner;
+        if inner.data_dir.is_none() {
+            return;
+        }
+        let since = self.version().saturating_sub(inner.snapshot_version.load(Ordering::Acquire));
+        if since < inner.snapshot_every_events.load(Ordering::Acquire) {
+            return;
+        }
+        if inner.snapshot_writing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return;
+        }
+        let node = self.clone();
+        let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {
+            if let Err(error) = node.write_snapshot() {
+                tracing::warn!(%error, "could not write the start-up snapshot; the next start replays more");
+            }
+            node.inner.snapshot_writing.store(false, Ordering::Release);
+        });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start writing the start-up snapshot");
+            inner.snapshot_writing.store(false, Ordering::Release);
+        }
     }
 
     /// The coalition's genesis.
@@ -606,6 +788,7 @@ impl Node {
         if let Err(error) = self.regrant_if_sealing_set_grew() {
             tracing::error!(%error, "could not re-grant the data keys to the new sealing set");
         }
+        self.maybe_snapshot();
         Ok(Submitted { id, seq })
     }
 
@@ -694,6 +877,7 @@ impl Node {
         }
         self.accept_checked(previous, &mut report)?;
         self.finish_import(&mut report)?;
+        self.maybe_snapshot();
         Ok(report)
     }
 
@@ -716,6 +900,7 @@ impl Node {
         let mut report = ImportReport::default();
         self.accept_checked(notes.checked, &mut report)?;
         self.finish_import(&mut report)?;
+        self.maybe_snapshot();
         Ok(report)
     }
 
@@ -910,7 +1095,13 @@ struct PageRequest {
 /// costs about as much as folding it, so reader threads read and decode the next pages of every
 /// feed while this thread merges and folds: start-up takes the longer of the two, not their sum.
 /// Memory: at most [`REPLAY_PAGES_AHEAD`] + 1 pages per feed.
-fn replay_in_time_order(store: &dyn EventStore, state: &mut State) -> Result<u64, NodeError> {
+/// Each feed is read from its seq in `from_seq` (1 for a feed not named there): after a
+/// snapshot, only the events after its heads.
+fn replay_in_time_order(
+    store: &dyn EventStore,
+    state: &mut State,
+    from_seq: &BTreeMap<OrgSlug, u64>,
+) -> Result<u64, NodeError> {
     use std::cmp::Reverse;
     use std::collections::{BinaryHeap, VecDeque};
     use std::sync::mpsc;
@@ -989,8 +1180,8 @@ fn replay_in_time_order(store: &dyn EventStore, state: &mut State) -> Result<u64
         let mut cursors: Vec<Cursor> = heads
             .into_iter()
             .map(|(org, (head_seq, _))| Cursor {
+                next_request: from_seq.get(&org).copied().unwrap_or(1),
                 org,
-                next_request: 1,
                 head_seq,
                 in_flight: VecDeque::new(),
                 page: VecDeque::new(),

@@ -143,6 +143,11 @@ impl Graph {
         self.forks.get(&slot).copied()
     }
 
+    /// The lowest fork seq of every organisation slot whose feed forked.
+    pub(crate) fn forks(&self) -> impl Iterator<Item = (Slot, u64)> + '_ {
+        self.forks.iter().map(|(&slot, &seq)| (slot, seq))
+    }
+
     /// How many events wait.
     pub(crate) fn waiting_count(&self) -> usize {
         self.waiting.len()

@@ -23,6 +23,7 @@
 //! entry point. docs/PROTOCOL.md §12 states the rules normatively.
 
 mod anomaly;
+pub mod codec;
 mod document;
 mod edition;
 mod graph;
@@ -32,6 +33,7 @@ mod op;
 mod orgs;
 mod projector;
 mod rules;
+mod snapshot;
 mod state;
 
 pub use anomaly::{Anomaly, AnomalyReason, ReferenceKind, VoidReason};
@@ -41,6 +43,7 @@ pub use edition::{
 };
 pub use list::{Counts, LIST_FORMAT, ListEntry, ListError, ListSummary};
 pub use projector::{InsertError, InsertOutcome, PreparedEvent, Projector};
+pub use snapshot::{PROJECTOR_SNAPSHOT_FORMAT, SnapshotError};
 pub use state::{
     Assessment, CaseView, CriterionClaim, Detention, Edition, Member, PendingWork, Projection, Proposal,
     ProposalOutcome, ProposedChange, Reasoning, Status, StatusChange, WaitingEvent,

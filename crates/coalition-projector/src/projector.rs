@@ -117,6 +117,11 @@ impl PreparedEvent {
         Self { ledger: event.ledger, org: event.org, new }
     }
 
+    /// An event already in the graph's form (decoding a snapshot).
+    pub(crate) fn from_parts(ledger: LedgerId, org: OrgSlug, new: NewEvent) -> Self {
+        Self { ledger, org, new }
+    }
+
     /// The event id.
     pub fn id(&self) -> EventId {
         self.new.id
@@ -150,8 +155,8 @@ impl PreparedEvent {
 #[derive(Debug)]
 pub struct Projector {
     setup: Setup,
-    graph: Graph,
-    projection: Projection,
+    pub(crate) graph: Graph,
+    pub(crate) projection: Projection,
     stale: bool,
     waiting_dirty: bool,
 }

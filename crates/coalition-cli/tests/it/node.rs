@@ -189,6 +189,68 @@ fn a_node_killed_during_writes_keeps_every_acknowledged_event_and_continues() {
     run_ok(path, &["verify", "--genesis", "genesis.note", "export.jsonl"]);
 }
 
+/// SIGTERM stops the node cleanly, and a clean stop leaves a start-up snapshot beside the store,
+/// from which the next start serves the same feed and goes on signing.
+#[test]
+fn a_node_stopped_with_sigterm_writes_its_start_up_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path();
+    run_ok(path, &["keygen", "--org", "zmina", "--out", "keys"]);
+    run_ok(path, &["keygen", "--org", "ccl", "--out", "keys"]);
+    run_ok(
+        path,
+        &[
+            "genesis",
+            "init",
+            "--name",
+            "Snapshot test",
+            "--origin",
+            "coalition.example",
+            "--member",
+            "zmina=@keys/zmina.vkey",
+            "--member",
+            "ccl=@keys/ccl.vkey",
+            "--listing-quorum",
+            "1",
+            "--governance-quorum",
+            "1",
+            "--edition-quorum",
+            "1",
+            "--exclusion-quorum",
+            "1",
+            "--out",
+            "genesis.note",
+        ],
+    );
+    run_ok(path, &["genesis", "sign", "genesis.note", "--key", "keys/zmina.key"]);
+    run_ok(path, &["genesis", "sign", "genesis.note", "--key", "keys/ccl.key"]);
+    std::fs::write(path.join("token"), TOKEN).expect("token");
+    let snapshot = coalition_node::snapshot_path(&path.join("data"));
+
+    let port = free_port();
+    let mut node = RunningNode::start(path, port);
+    let client = MemberClient::new(&node.url, AdminToken::new(TOKEN).expect("token")).expect("client");
+    for index in 0..5 {
+        let body = serde_json::json!({"facts": {"name_uk": format!("Особа {index}")}});
+        client.submit(EventKind::CaseOpened, body).expect("submit");
+    }
+    let before = feed(&node.url);
+    assert!(!snapshot.exists(), "no snapshot before the stop");
+    let status = Command::new("kill").args(["-TERM", &node.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = node.child.wait().expect("wait");
+    assert!(exit.success(), "a SIGTERM stop is clean: {exit:?}");
+    assert!(snapshot.exists(), "the clean stop wrote {}", snapshot.display());
+
+    let node = RunningNode::start(path, port);
+    assert_eq!(feed(&node.url), before);
+    let client = MemberClient::new(&node.url, AdminToken::new(TOKEN).expect("token")).expect("client");
+    let next = client
+        .submit(EventKind::CaseOpened, serde_json::json!({"facts": {"name_uk": "Після зупинки"}}))
+        .expect("the node signs after a start from its snapshot");
+    assert_eq!(next.seq, before.len() as u64 + 1);
+}
+
 /// The README's main command: a demo node on a fresh data directory, then again on the same one.
 #[test]
 fn the_demo_serves_a_fictional_coalition_and_reuses_its_data_on_the_second_run() {

@@ -5,5 +5,6 @@ mod edition;
 mod import;
 mod reports;
 mod sealed;
+mod snapshot;
 mod support;
 mod write_path;

@@ -5,4 +5,5 @@ mod convergence;
 mod edition;
 mod history;
 mod scenarios;
+mod snapshot;
 mod support;
