@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use coalition_core::body::{Body, Digest, FrontierEntry};
+use coalition_core::body::{Body, Digest, FrontierEntry, Policy};
 use coalition_core::event::{EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
+use coalition_core::merkle::HASH_BYTES;
 use coalition_core::time::Timestamp;
 use coalition_core::verify::Tag;
 use coalition_projector::{
@@ -646,11 +647,12 @@ fn replay(
     let monotone = cuts.windows(2).all(|pair| covers(&pair[1].2, &pair[0].2));
 
     let mut replayer = Replayer::new(genesis, kept, feeds, forks, monotone);
+    let mut written = WrittenEntries::default();
     for (edition, frontier, cut) in cuts {
         replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
         let events = replayer.included.values().map(|included| *included as u64).sum();
-        let result = match edition_list(&frontier, replayer.projector.projection(), events, threads)? {
-            Ok(list) => EditionResult::Computed { count: list.count(), root: list.root, list_hash: list.list_hash },
+        let result = match edition_list(&frontier, replayer.projector.projection(), events, threads, &mut written)? {
+            Ok(computed) => computed,
             Err(error) => EditionResult::Unreproducible { reason: error.to_string() },
         };
         results.insert(edition, result);
@@ -659,33 +661,105 @@ fn replay(
     Ok((replayer.projector, results))
 }
 
-/// The list at `frontier` of `projection` (which holds exactly the events at or below it), its
-/// entries written on `threads` threads: the fold waits meanwhile, so every core writes. The
-/// outer error is an internal one (a thread panicked); the inner one is the edition's.
+/// What makes a case's list entry what it is, besides the members and the policy: the last event
+/// that changed the case and how many status changes it has had. The rules change a case's state
+/// only by an event that becomes its `last_event` (`case.opened` and the events on a case), and
+/// change its status or history otherwise only when the members or the policy change (which
+/// lengthens the history when the status moves): so under the same members and policy, an equal
+/// key means an equal entry.
+type EntryKey = (EventId, usize);
+
+/// The entries written at the previous edition, kept so that the next one writes only the
+/// entries of cases that changed in between (a monthly edition's list is mostly last month's).
+#[derive(Default)]
+struct WrittenEntries {
+    /// The current members and the policy when they were written: any change writes every entry
+    /// again (it can change entries whose case did not change).
+    members: Vec<OrgSlug>,
+    policy: Option<Policy>,
+    /// Per entry, in case order: the case, its key, the entry and its leaf hash.
+    entries: Vec<(EventId, EntryKey, EditionEntry, [u8; HASH_BYTES])>,
+}
+
+/// The list at `frontier` of `projection` (which holds exactly the events at or below it). Entries
+/// of cases unchanged since the previous edition (`written`) are taken from it, the others are
+/// written on `threads` threads: the fold waits meanwhile, so every core writes. `written` then
+/// holds this list's entries. The outer error is an internal one (a thread panicked); the inner
+/// one is the edition's.
 fn edition_list(
     frontier: &[FrontierEntry],
     projection: &Projection,
     events: u64,
     threads: usize,
-) -> Result<Result<EditionList, EditionError>> {
+    written: &mut WrittenEntries,
+) -> Result<Result<EditionResult, EditionError>> {
+    let members: Vec<OrgSlug> = projection.current_members().map(|member| member.slug.clone()).collect();
+    let policy = *projection.policy();
+    let mut previous = std::mem::take(&mut written.entries);
+    if written.members != members || written.policy != Some(policy) {
+        previous.clear();
+    }
+    // The cases of the list, in its order (`EditionList::from_written` checks the entries against
+    // the same cases).
+    let keys: Vec<(EventId, EntryKey)> = projection
+        .cases()
+        .filter(|case| case.status().is_in_list() && case.status_date().is_some())
+        .map(|case| (case.id(), (case.last_event(), case.history().len())))
+        .collect();
     let entries: Vec<ListEntry<'_>> = projection.list_entries().collect();
-    let chunk_len = entries.len().div_ceil(threads.max(1)).max(1);
+    if entries.len() != keys.len() || entries.iter().zip(&keys).any(|(entry, (case, _))| entry.case != *case) {
+        bail!("internal error: the list's entries are not the list's cases");
+    }
+    // Both lists are in case order: walk them together, taking what did not change.
+    let mut reused: Vec<Option<(EditionEntry, [u8; HASH_BYTES])>> = Vec::with_capacity(keys.len());
+    let mut old = previous.into_iter().peekable();
+    for (case, key) in &keys {
+        while old.next_if(|(old_case, ..)| old_case < case).is_some() {}
+        reused.push(
+            old.next_if(|(old_case, old_key, ..)| old_case == case && old_key == key)
+                .map(|(_, _, entry, leaf)| (entry, leaf)),
+        );
+    }
+    drop(old);
+    let changed: Vec<&ListEntry<'_>> =
+        entries.iter().zip(&reused).filter(|(_, reused)| reused.is_none()).map(|(entry, _)| entry).collect();
+    let chunk_len = changed.len().div_ceil(threads.max(1)).max(1);
     let parts: Vec<std::thread::Result<Result<Vec<_>, EditionError>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = entries
+        let workers: Vec<_> = changed
             .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(EditionEntry::write).collect()))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|entry| EditionEntry::write(entry)).collect()))
             .collect();
         workers.into_iter().map(|worker| worker.join()).collect()
     });
-    let mut written = Vec::with_capacity(entries.len());
+    let mut fresh = Vec::with_capacity(changed.len());
     for part in parts {
         match part {
-            Ok(Ok(part)) => written.extend(part),
+            Ok(Ok(part)) => fresh.extend(part),
             Ok(Err(error)) => return Ok(Err(error)),
             Err(_) => bail!("internal error: a thread writing an edition's list panicked"),
         }
     }
-    Ok(EditionList::from_written(frontier, projection, written, events))
+    let mut fresh = fresh.into_iter();
+    let mut all = Vec::with_capacity(keys.len());
+    for reused in reused {
+        match reused.or_else(|| fresh.next()) {
+            Some(entry) => all.push(entry),
+            None => bail!("internal error: an entry of an edition's list was not written"),
+        }
+    }
+    let list = match EditionList::from_written(frontier, projection, all, events) {
+        Ok(list) => list,
+        Err(error) => return Ok(Err(error)),
+    };
+    let computed = EditionResult::Computed { count: list.count(), root: list.root, list_hash: list.list_hash };
+    written.members = members;
+    written.policy = Some(policy);
+    written.entries = keys
+        .into_iter()
+        .zip(list.entries.into_iter().zip(list.leaf_hashes))
+        .map(|((case, key), (entry, leaf))| (case, key, entry, leaf))
+        .collect();
+    Ok(Ok(computed))
 }
 
 /// A projector over a growing prefix of every feed.

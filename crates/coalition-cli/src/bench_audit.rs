@@ -39,27 +39,51 @@ pub struct AuditBenchArgs {
     #[arg(long, default_value_t = 8)]
     orgs: usize,
     /// Keep the genesis, bundle and report in this folder instead of a temporary one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "reuse_bundle")]
     keep_in: Option<PathBuf>,
+    /// Keep the genesis and bundle in this folder and reuse them when a bundle of the same
+    /// parameters is already there (generating a million events takes minutes; generation is
+    /// deterministic, so the bundle is the same on every run). Delete the folder when done.
+    #[arg(long, value_name = "FOLDER")]
+    reuse_bundle: Option<PathBuf>,
 }
+
+/// The file in a `--reuse-bundle` folder that records the parameters its bundle was made with.
+const REUSE_PARAMETERS_FILE: &str = "parameters.txt";
 
 pub fn run(args: &AuditBenchArgs) -> Result<Outcome> {
     if args.editions == 0 || args.editions > args.events {
         bail!("--editions must be between 1 and --events");
     }
-    let (dir, _temporary) = bench::work_dir(args.keep_in.as_ref())?;
-    let generated = bench::generate(args.events, args.orgs)?;
-    let editions = edition_notes(&generated, args.editions)?;
+    let (dir, _temporary) = bench::work_dir(args.keep_in.as_ref().or(args.reuse_bundle.as_ref()))?;
     let genesis_path = dir.join("genesis.note");
     let bundle_path = dir.join("audit.jsonl");
     let report_path = dir.join("report.json");
-    std::fs::write(&genesis_path, generated.genesis.note())?;
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&bundle_path)?);
-    for note in generated.notes.iter().chain(&editions) {
-        file.write_all(bundle::format_line(note).as_bytes())?;
-    }
-    file.flush()?;
-    drop(file);
+    let parameters_path = dir.join(REUSE_PARAMETERS_FILE);
+    let parameters = format!("events {} editions {} orgs {}\n", args.events, args.editions, args.orgs);
+    let reusable = args.reuse_bundle.is_some()
+        && bundle_path.exists()
+        && std::fs::read_to_string(&parameters_path).is_ok_and(|held| held == parameters);
+    let (generated, editions) = if reusable {
+        eprintln!("reusing the bundle in {}", dir.display());
+        read_generated(&genesis_path, &bundle_path, args)?
+    } else {
+        // A half-written bundle must not be taken for a complete one.
+        let _ = std::fs::remove_file(&parameters_path);
+        let generated = bench::generate(args.events, args.orgs)?;
+        let editions = edition_notes(&generated, args.editions)?;
+        std::fs::write(&genesis_path, generated.genesis.note())?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&bundle_path)?);
+        for note in generated.notes.iter().chain(&editions) {
+            file.write_all(bundle::format_line(note).as_bytes())?;
+        }
+        file.flush()?;
+        drop(file);
+        if args.reuse_bundle.is_some() {
+            std::fs::write(&parameters_path, &parameters)?;
+        }
+        (generated, editions)
+    };
     let cores = events::default_threads(None);
     println!(
         "bundle: {} events with {} editions, {} orgs, {:.1} MB; {cores} cores",
@@ -118,6 +142,24 @@ pub fn run(args: &AuditBenchArgs) -> Result<Outcome> {
         report["verdict"]
     );
     Ok(Outcome::Success)
+}
+
+/// The generated history and its edition notes, read back from a bundle this command wrote
+/// (the events first, then the editions). The keys are derived again: they are fixed.
+fn read_generated(
+    genesis_path: &std::path::Path,
+    bundle_path: &std::path::Path,
+    args: &AuditBenchArgs,
+) -> Result<(Generated, Vec<String>)> {
+    let genesis = coalition_core::genesis::Genesis::parse(&std::fs::read_to_string(genesis_path)?)?;
+    let keys = (0..args.orgs).map(|index| Ok(bench::signer(index)?.verifier_key())).collect::<Result<_>>()?;
+    let text = std::fs::read_to_string(bundle_path)?;
+    let mut notes = text.lines().map(bundle::parse_line).collect::<Result<Vec<String>, _>>()?;
+    if notes.len() != args.events + args.editions {
+        bail!("{} holds {} notes, not {}: remove it", bundle_path.display(), notes.len(), args.events + args.editions);
+    }
+    let editions = notes.split_off(args.events);
+    Ok((Generated { genesis, keys, notes }, editions))
 }
 
 /// Signs `editions` `edition.proposed` events at the end of the first organisation's feed, the
