@@ -303,7 +303,7 @@ impl Node {
             }
             let mut opens = None;
             if let Some(identity) = self.identity() {
-                match KeyGrant::open(bytes, &identity) {
+                match KeyGrant::open_at(bytes, &identity, self.stanza_position(&identity)) {
                     Ok(grant) if grant.key_id == key_id => {
                         lock(&self.inner.keys).remember(grant);
                         opens = Some(true);
@@ -345,6 +345,7 @@ impl Node {
     /// do not open (made before this member was admitted) are skipped.
     pub(crate) fn load_grants(&self) -> Result<usize, NodeError> {
         let Some(identity) = self.identity() else { return Ok(0) };
+        let position = self.stanza_position(&identity);
         let mut after: Option<String> = None;
         let mut opened = 0;
         loop {
@@ -352,7 +353,7 @@ impl Node {
             let Some(last) = ids.last().cloned() else { break };
             for id in &ids {
                 let Some(bytes) = self.inner.store.get_private(PrivateSpace::KeyGrants, id)? else { continue };
-                if let Ok(grant) = KeyGrant::open(&bytes, &identity)
+                if let Ok(grant) = KeyGrant::open_at(&bytes, &identity, position)
                     && grant.key_id.to_string() == *id
                 {
                     lock(&self.inner.keys).remember(grant);

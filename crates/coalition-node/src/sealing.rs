@@ -52,7 +52,17 @@ impl Node {
     /// identity.
     pub fn open_sealed_to_members(&self, sealed: &[u8]) -> Result<Vec<u8>, NodeError> {
         let identity = self.identity().ok_or(NodeError::NoIdentity)?;
-        Ok(coalition_core::seal::open_with_identity(sealed, &identity)?)
+        let position = self.stanza_position(&identity);
+        Ok(coalition_core::seal::open_with_identity_at(sealed, &identity, position)?)
+    }
+
+    /// Where `identity`'s recipient stands in the current sealing set: the stanza of a file
+    /// sealed to that set which `identity` opens, tried first.
+    pub(crate) fn stanza_position(&self, identity: &Identity) -> Option<usize> {
+        let own = identity.recipient().to_string();
+        self.with_projection(|projection| projection.sealing_recipients())
+            .iter()
+            .position(|(_, recipient)| *recipient == own)
     }
 
     /// The recipients a new key grant or report is sealed to: the current members' recipients

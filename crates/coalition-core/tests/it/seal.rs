@@ -7,7 +7,7 @@ use coalition_core::body::{Body, EventKind, parse_body};
 use coalition_core::event::EventId;
 use coalition_core::seal::{
     DIRECT_PLAINTEXT_BYTES_MAX, DataKeyId, Identity, KeyGrant, PADDING_BLOCK_BYTES, Recipient, SEALED_FIELDS_MAX,
-    SealContext, SealError, SealedRecord, SealedValue, decode_ciphertext, open_record, open_with_identity, seal_record,
+    SealContext, SealError, SealedRecord, SealedValue, decode_ciphertext, open_record, open_with_identity, open_with_identity_at, seal_record,
     seal_to_recipients,
 };
 use proptest::prelude::*;
@@ -42,6 +42,26 @@ fn a_grant_for_eight_members_opens_for_each_and_for_nobody_else() {
     assert!(matches!(KeyGrant::open(&sealed, &outsider), Err(SealError::DoesNotOpen { .. })));
     let secret = grant.key.as_bytes();
     assert!(!sealed.windows(secret.len()).any(|window| window == secret), "the data key is not in clear");
+}
+
+#[test]
+fn a_position_in_the_sealing_set_only_orders_the_search() {
+    let identities = members(8);
+    let sealed = seal_to_recipients(b"for the members", &recipients(&identities)).expect("seal");
+    let grant = KeyGrant::generate(None).expect("grant");
+    let sealed_grant = grant.seal(&recipients(&identities)).expect("seal grant");
+    for (place, identity) in identities.iter().enumerate() {
+        // Its own place, a wrong place, a place past the end and none open the same file.
+        for position in [Some(place), Some((place + 3) % 8), Some(99), None] {
+            assert_eq!(open_with_identity_at(&sealed, identity, position).expect("opens"), b"for the members");
+            let opened = KeyGrant::open_at(&sealed_grant, identity, position).expect("grant opens");
+            assert_eq!(opened.key_id, grant.key_id);
+        }
+    }
+    let outsider = Identity::generate();
+    for position in [Some(0), Some(7), None] {
+        assert!(open_with_identity_at(&sealed, &outsider, position).is_err(), "an outsider never opens it");
+    }
 }
 
 #[test]
