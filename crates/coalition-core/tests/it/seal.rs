@@ -7,8 +7,8 @@ use coalition_core::body::{Body, EventKind, parse_body};
 use coalition_core::event::EventId;
 use coalition_core::seal::{
     DIRECT_PLAINTEXT_BYTES_MAX, DataKeyId, Identity, KeyGrant, PADDING_BLOCK_BYTES, Recipient, SEALED_FIELDS_MAX,
-    SealContext, SealError, SealedRecord, SealedValue, decode_ciphertext, open_record, open_with_identity, open_with_identity_at, seal_record,
-    seal_to_recipients,
+    SealContext, SealError, SealedRecord, SealedValue, decode_ciphertext, open_record, open_with_identity,
+    open_with_identity_at, seal_record, seal_to_recipients,
 };
 use proptest::prelude::*;
 
