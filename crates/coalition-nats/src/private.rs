@@ -18,7 +18,6 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy, ReplayPolicy};
-use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::message::{Acker, PublishMessage as Publish};
 use async_nats::jetstream::stream::{Config, DiscardPolicy, LastRawMessageErrorKind, RetentionPolicy, StorageType};
 use coalition_store::PrivateSpace;
@@ -69,71 +68,7 @@ pub fn private_stream_config(spec: &StreamSpec) -> Config {
 /// relies on and reports the first that contradicts it ([`NatsError::StreamMismatch`]), never
 /// changing the stream.
 pub async fn ensure_private_stream(jetstream: &JetStream, spec: &StreamSpec) -> Result<crate::StreamInfo, NatsError> {
-    let wanted = private_stream_config(spec);
-    let existing = |name: String| async move {
-        match jetstream.get_stream(&name).await {
-            Ok(stream) => Ok(Some(stream.cached_info().clone())),
-            Err(error) => match error.kind() {
-                GetStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NOT_FOUND => Ok(None),
-                GetStreamErrorKind::Request => Err(NatsError::unavailable("private stream lookup", error)),
-                _ => Err(NatsError::refused("private stream lookup", error)),
-            },
-        }
-    };
-    match existing(wanted.name.clone()).await? {
-        Some(info) => check(&wanted, info),
-        None => match jetstream.create_stream(wanted.clone()).await {
-            Ok(stream) => Ok(stream.cached_info().clone()),
-            Err(error) => match error.kind() {
-                CreateStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NAME_EXIST => {
-                    match existing(wanted.name.clone()).await? {
-                        Some(info) => check(&wanted, info),
-                        None => Err(NatsError::refused("private stream creation", error)),
-                    }
-                }
-                CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
-                    Err(NatsError::unavailable("private stream creation", error))
-                }
-                _ => Err(NatsError::refused("private stream creation", error)),
-            },
-        },
-    }
-}
-
-fn check(wanted: &Config, info: crate::StreamInfo) -> Result<crate::StreamInfo, NatsError> {
-    let found = &info.config;
-    let mismatch = |field: &'static str, expected: String, found: String| NatsError::StreamMismatch {
-        stream: wanted.name.clone(),
-        field,
-        expected,
-        found,
-    };
-    macro_rules! same {
-        ($field:literal, $member:ident) => {
-            if wanted.$member != found.$member {
-                return Err(mismatch($field, format!("{:?}", wanted.$member), format!("{:?}", found.$member)));
-            }
-        };
-    }
-    same!("subjects", subjects);
-    same!("storage", storage);
-    same!("num_replicas", num_replicas);
-    same!("retention", retention);
-    same!("max_msgs", max_messages);
-    same!("max_bytes", max_bytes);
-    same!("max_age", max_age);
-    same!("max_msgs_per_subject", max_messages_per_subject);
-    same!("max_msg_size", max_message_size);
-    same!("discard", discard);
-    same!("discard_new_per_subject", discard_new_per_subject);
-    same!("duplicate_window", duplicate_window);
-    same!("allow_rollup_hdrs", allow_rollup);
-    same!("sealed", sealed);
-    same!("no_ack", no_ack);
-    if found.mirror.is_some() {
-        return Err(mismatch("mirror", "none".into(), format!("{:?}", found.mirror)));
-    }
-    Ok(info)
+    crate::stream::ensure_configured(jetstream, private_stream_config(spec), crate::stream::StreamRole::Private).await
 }
 
 /// Publishes the private record `id` of `space` (a ciphertext) on its subject, replacing what the

@@ -40,39 +40,74 @@ pub fn stream_config(spec: &StreamSpec) -> Config {
 /// Returns [`NatsError::StreamMismatch`] naming the first contradicting field: an existing stream
 /// is never silently used with, say, an age limit that would drop events, nor reconfigured.
 pub async fn ensure_stream(jetstream: &JetStream, spec: &StreamSpec) -> Result<crate::StreamInfo, NatsError> {
-    let wanted = stream_config(spec);
-    match existing(jetstream, &wanted.name).await? {
+    ensure_configured(jetstream, stream_config(spec), StreamRole::Feeds).await
+}
+
+/// Which of the ledger's streams an operation is about, as errors name it.
+#[derive(Clone, Copy)]
+pub(crate) enum StreamRole {
+    /// The feeds' stream (deny delete and purge).
+    Feeds,
+    /// The private stream of key grants and reports (deletable).
+    Private,
+}
+
+impl StreamRole {
+    fn lookup(self) -> &'static str {
+        match self {
+            Self::Feeds => "stream lookup",
+            Self::Private => "private stream lookup",
+        }
+    }
+
+    fn creation(self) -> &'static str {
+        match self {
+            Self::Feeds => "stream creation",
+            Self::Private => "private stream creation",
+        }
+    }
+}
+
+/// Creates the stream `wanted` describes if absent, else checks the existing one against it
+/// (see [`check`]).
+pub(crate) async fn ensure_configured(
+    jetstream: &JetStream,
+    wanted: Config,
+    role: StreamRole,
+) -> Result<Info, NatsError> {
+    match existing(jetstream, &wanted.name, role).await? {
         Some(info) => check(&wanted, info),
         None => match jetstream.create_stream(wanted.clone()).await {
             Ok(stream) => Ok(stream.cached_info().clone()),
             Err(error) => match error.kind() {
                 // Created concurrently by another node with another configuration: compare.
                 CreateStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NAME_EXIST => {
-                    match existing(jetstream, &wanted.name).await? {
+                    match existing(jetstream, &wanted.name, role).await? {
                         Some(info) => check(&wanted, info),
-                        None => Err(NatsError::refused("stream creation", error)),
+                        None => Err(NatsError::refused(role.creation(), error)),
                     }
                 }
                 CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
-                    Err(NatsError::unavailable("stream creation", error))
+                    Err(NatsError::unavailable(role.creation(), error))
                 }
-                _ => Err(NatsError::refused("stream creation", error)),
+                _ => Err(NatsError::refused(role.creation(), error)),
             },
         },
     }
 }
 
-async fn existing(jetstream: &JetStream, name: &str) -> Result<Option<Info>, NatsError> {
+async fn existing(jetstream: &JetStream, name: &str, role: StreamRole) -> Result<Option<Info>, NatsError> {
     match jetstream.get_stream(name).await {
         Ok(stream) => Ok(Some(stream.cached_info().clone())),
         Err(error) => match error.kind() {
             GetStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NOT_FOUND => Ok(None),
-            GetStreamErrorKind::Request => Err(NatsError::unavailable("stream lookup", error)),
-            _ => Err(NatsError::refused("stream lookup", error)),
+            GetStreamErrorKind::Request => Err(NatsError::unavailable(role.lookup(), error)),
+            _ => Err(NatsError::refused(role.lookup(), error)),
         },
     }
 }
 
+/// Compares every field this crate relies on; the first that differs is the error.
 fn check(wanted: &Config, info: Info) -> Result<Info, NatsError> {
     let found = &info.config;
     let mismatch = |field: &'static str, expected: String, found: String| NatsError::StreamMismatch {
@@ -104,6 +139,7 @@ fn check(wanted: &Config, info: Info) -> Result<Info, NatsError> {
     same!("max_msgs_per_subject", max_messages_per_subject);
     same!("max_msg_size", max_message_size);
     same!("discard", discard);
+    same!("discard_new_per_subject", discard_new_per_subject);
     same!("duplicate_window", duplicate_window);
     same!("deny_delete", deny_delete);
     same!("deny_purge", deny_purge);
