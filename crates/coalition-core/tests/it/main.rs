@@ -1,6 +1,7 @@
 //! Integration tests of coalition-core, through its public surface only.
 
 mod body;
+mod bundle;
 mod canonical;
 mod event;
 mod fixtures;
