@@ -10,24 +10,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use coalition_core::body::{Body, Digest, FrontierEntry, Policy};
+use coalition_core::body::Body;
 use coalition_core::event::{EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::Genesis;
-use coalition_core::merkle::HASH_BYTES;
 use coalition_core::time::Timestamp;
 use coalition_core::verify::Tag;
-use coalition_projector::{
-    EditionEntry, EditionError, EditionList, ListEntry, PreparedEvent, Projection, Projector, ProposalOutcome,
-    ProposedChange,
-};
+use coalition_projector::{PreparedEvent, Projection, ProposalOutcome, ProposedChange};
 use coalition_server::client::PublicClient;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::audit_replay::{
+    EditionHints, EditionResult, KeptEvent, PipelinedReplay, Replayed, hints_in_bundles, replay,
+};
 use crate::events::{self, Kept, LineSender, RawLine};
 use crate::{Outcome, genesis};
 
@@ -77,6 +76,10 @@ pub struct AuditArgs {
     /// Also print the time taken, the rate and the peak memory (on stderr).
     #[arg(long)]
     stats: bool,
+    /// Replay only once every event is verified, instead of while verifying (slower; the
+    /// report is the same: for comparing the two).
+    #[arg(long)]
+    replay_after_verifying: bool,
 }
 
 /// The audit's report: everything it found, for people (`render_human`) and machines (JSON).
@@ -192,14 +195,6 @@ struct WithoutEffect {
     reason: String,
 }
 
-/// An accepted event as the audit keeps it: in the projector's compact form, without its note
-/// text, which it no longer needs.
-#[derive(Clone)]
-struct KeptEvent {
-    event: PreparedEvent,
-    frozen: bool,
-}
-
 /// What one node served: every feed it has, in seq order.
 struct NodeView {
     url: String,
@@ -218,29 +213,17 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     let views = fetch_all(&genesis, &args.nodes, &progress)?;
     let mut findings = compare_views(&views);
 
-    let mut kept: Vec<KeptEvent> = Vec::new();
-    let mut keep = |item: Kept| {
-        let (signed, frozen) = match item {
-            Kept::Accepted(signed) => (signed, false),
-            Kept::Frozen(signed) => (signed, true),
-        };
-        let (id, key_id) = (signed.id(), signed.key_id());
-        kept.push(KeptEvent { event: PreparedEvent::new(id, signed.into_event(), key_id), frozen });
-    };
-    let bar = progress.counter("verifying", total_notes(&views));
-    let mut tick = |done: u64| bar.set_position(done);
-    let report = if views.is_empty() {
-        events::verify_lines(
-            &genesis,
-            |sender| events::read_batches(&args.bundles, sender),
-            threads,
-            Some(&mut keep),
-            &mut tick,
-        )?
-    } else {
-        events::verify_lines(&genesis, |sender| send_node_notes(&views, sender), threads, Some(&mut keep), &mut tick)?
-    };
-    bar.finish_and_clear();
+    let pipelined = !args.replay_after_verifying;
+    let mut verified = verify_and_replay(&genesis, args, &views, threads, &progress, pipelined, "verifying")?;
+    if let Err(why) = &verified.replayed {
+        // Rare (a fork, an edition found only by verifying): the replay needs every event again.
+        if args.stats {
+            eprintln!("replay_after_verifying {why}");
+        }
+        let label = format!("verifying again ({why} needs a replay after verifying)");
+        verified = verify_and_replay(&genesis, args, &views, threads, &progress, false, &label)?;
+    }
+    let Verified { report, feed_times, replayed, verified_at } = verified;
 
     for problem in report.problems() {
         findings.push(Finding::InvalidEvent {
@@ -265,14 +248,14 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
     }
     let forks: Vec<(OrgSlug, u64)> = report.forks().iter().map(|fork| (fork.org.clone(), fork.seq)).collect();
 
-    let feeds = feed_reports(&report, &kept, &forks);
-    let verified_s = started.elapsed().as_secs_f64();
-    let bar = progress.counter("projecting and checking editions", 0);
-    let (mut projector, edition_results) = replay(&genesis, kept, &forks, threads)?;
+    let feeds = feed_reports(&report, &feed_times, &forks);
+    let (mut projector, edition_results) = match replayed {
+        Ok(replayed) => replayed,
+        Err(why) => bail!("internal error: the replay after verifying gave up ({why})"),
+    };
     let projection = projector.projection();
-    bar.finish_and_clear();
     if args.stats {
-        eprintln!("verified_s {verified_s:.3}");
+        eprintln!("verified_s {:.3}", (verified_at - started).as_secs_f64());
         eprintln!("projected_s {:.3}", started.elapsed().as_secs_f64());
     }
 
@@ -343,7 +326,12 @@ pub fn audit(args: &AuditArgs) -> Result<Outcome> {
             eprintln!("peak_rss_kib {peak}");
         }
     }
-    Ok(if report_document.findings.is_empty() { Outcome::Success } else { Outcome::Findings })
+    let outcome = if report_document.findings.is_empty() { Outcome::Success } else { Outcome::Findings };
+    // The process ends next: freeing the projection's events one by one (a second at a million
+    // events) would only delay the exit; the operating system takes the memory back at once.
+    std::mem::forget(projector);
+    std::mem::forget(report);
+    Ok(outcome)
 }
 
 /// Progress on standard error while it is a terminal; nothing otherwise (logs and pipes stay
@@ -383,6 +371,125 @@ impl Progress {
 }
 
 // --- fetching from nodes ---
+
+/// Accepted events handed to the replay thread at a time: one wake-up per event would cost more
+/// than the fold of the event.
+const FOLD_BATCH_EVENTS: usize = 1024;
+
+/// What verification leaves for the report.
+struct Verified {
+    report: events::BundleReport,
+    feed_times: FeedTimes,
+    /// The projection and the editions' results, or why the replay done while verifying gave
+    /// up (the audit then verifies again and replays after).
+    replayed: Result<Replayed, &'static str>,
+    verified_at: Instant,
+}
+
+/// Per feed: the events accepted, and the first and last event time.
+type FeedTimes = BTreeMap<OrgSlug, (u64, Timestamp, Timestamp)>;
+
+/// Verifies every note of the sources and projects the accepted events. With `pipelined`, a
+/// thread of its own replays while the others verify, stopping at the edition frontiers read
+/// ahead from the sources ([`PipelinedReplay`]); otherwise, or when there are no usable hints, it
+/// keeps every event and replays after verifying ([`replay`]).
+fn verify_and_replay(
+    genesis: &Genesis,
+    args: &AuditArgs,
+    views: &[NodeView],
+    threads: usize,
+    progress: &Progress,
+    pipelined: bool,
+    label: &str,
+) -> Result<Verified> {
+    let mut feed_times = FeedTimes::new();
+    let bar = progress.counter(label, total_notes(views));
+    let (sender, receiver) = std::sync::mpsc::channel::<Vec<KeptEvent>>();
+    let (report, folded) = std::thread::scope(|scope| -> Result<_> {
+        let folder = scope.spawn(move || -> Result<Folded<'_>> {
+            let hints = if !pipelined {
+                None
+            } else if views.is_empty() {
+                hints_in_bundles(&args.bundles)
+            } else {
+                let mut hints = EditionHints::new();
+                views.iter().flat_map(|view| view.feeds.values().flatten()).for_each(|note| hints.add_note(note));
+                Some(hints)
+            };
+            match hints.and_then(|hints| PipelinedReplay::new(genesis, hints, threads)) {
+                Some(mut pipeline) => {
+                    for kept in receiver.into_iter().flatten() {
+                        pipeline.receive(kept)?;
+                    }
+                    Ok(Folded::Pipelined(Box::new(pipeline)))
+                }
+                None => Ok(Folded::Collected(receiver.into_iter().flatten().collect())),
+            }
+        });
+        let mut batch: Vec<KeptEvent> = Vec::with_capacity(FOLD_BATCH_EVENTS);
+        let mut keep = |item: Kept| {
+            let (signed, frozen) = match item {
+                Kept::Accepted(signed) => (signed, false),
+                Kept::Frozen(signed) => (signed, true),
+            };
+            let (id, key_id) = (signed.id(), signed.key_id());
+            let event = PreparedEvent::new(id, signed.into_event(), key_id);
+            if !frozen {
+                let time = event.time();
+                feed_times
+                    .entry(event.org().clone())
+                    .and_modify(|(count, first, last)| {
+                        *count += 1;
+                        *first = (*first).min(time);
+                        *last = (*last).max(time);
+                    })
+                    .or_insert((1, time, time));
+            }
+            batch.push(KeptEvent { event, frozen });
+            if batch.len() == FOLD_BATCH_EVENTS {
+                // The replay thread stops only on an error, which its join reports.
+                let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(FOLD_BATCH_EVENTS)));
+            }
+        };
+        let mut tick = |done: u64| bar.set_position(done);
+        let verified = if views.is_empty() {
+            events::verify_lines(
+                genesis,
+                |sender| events::read_batches(&args.bundles, sender),
+                threads,
+                Some(&mut keep),
+                &mut tick,
+            )
+        } else {
+            events::verify_lines(genesis, |sender| send_node_notes(views, sender), threads, Some(&mut keep), &mut tick)
+        };
+        let _ = sender.send(batch);
+        drop(sender);
+        let folded = match folder.join() {
+            Ok(folded) => folded,
+            Err(_) => bail!("internal error: the replay thread panicked"),
+        };
+        Ok((verified?, folded?))
+    })?;
+    let verified_at = Instant::now();
+    bar.finish_and_clear();
+    let bar = progress.counter("projecting and checking editions", 0);
+    let forks: Vec<(OrgSlug, u64)> = report.forks().iter().map(|fork| (fork.org.clone(), fork.seq)).collect();
+    let replayed = match folded {
+        Folded::Pipelined(pipeline) => pipeline.finish(!forks.is_empty())?,
+        Folded::Collected(kept) => Ok(replay(genesis, kept, &forks, threads)?),
+    };
+    bar.finish_and_clear();
+    Ok(Verified { report, feed_times, replayed, verified_at })
+}
+
+/// What the replay thread ends with.
+enum Folded<'a> {
+    /// The replay done while verifying, to finish.
+    Pipelined(Box<PipelinedReplay<'a>>),
+    /// Every accepted event, to replay.
+    Collected(Vec<KeptEvent>),
+}
 
 fn fetch_all(genesis: &Genesis, urls: &[String], progress: &Progress) -> Result<Vec<NodeView>> {
     urls.iter()
@@ -506,8 +613,9 @@ fn send_node_notes(views: &[NodeView], sender: &LineSender) {
     let mut seen: std::collections::HashSet<blake3::Hash> = std::collections::HashSet::new();
     let mut batch: Vec<RawLine> = Vec::with_capacity(NODE_BATCH_NOTES);
     for (node_index, view) in views.iter().enumerate() {
-        let notes = view.feeds.values().flatten();
-        for (position, note) in notes.enumerate() {
+        let notes: Vec<&String> = view.feeds.values().flatten().collect();
+        for position in interleaved_positions(view) {
+            let note = notes[position];
             if !seen.insert(blake3::hash(note.as_bytes())) {
                 continue;
             }
@@ -521,6 +629,22 @@ fn send_node_notes(views: &[NodeView], sender: &LineSender) {
     if !batch.is_empty() {
         let _ = sender.send(Ok(batch));
     }
+}
+
+/// The positions of a node's notes (feed after feed) in the order they are verified: the feeds
+/// interleaved, each in seq order, each note at its share of its feed's length. Feeds grow side by
+/// side over time, so this is close to time order, which lets the replay reach each edition's
+/// frontier while verification goes on instead of only with the last feed.
+fn interleaved_positions(view: &NodeView) -> Vec<usize> {
+    let mut positions: Vec<(f64, usize)> = Vec::with_capacity(view.feeds.values().map(Vec::len).sum());
+    let mut offset = 0;
+    for notes in view.feeds.values() {
+        let length = notes.len();
+        positions.extend((0..length).map(|index| ((index as f64 + 1.0) / length as f64, offset + index)));
+        offset += length;
+    }
+    positions.sort_by(|left, right| left.0.total_cmp(&right.0).then(left.1.cmp(&right.1)));
+    positions.into_iter().map(|(_, position)| position).collect()
 }
 
 /// Where a problem's note came from, in words.
@@ -575,282 +699,6 @@ fn first_notes_of_forks(
 }
 
 // --- projection and editions ---
-
-/// What the audit found for one edition.
-enum EditionResult {
-    /// A frontier head is not the event the audit holds at that position.
-    FrontierMissing { org: OrgSlug, seq: u64, named: EventId },
-    /// The list at the frontier cannot be computed (events below it wait for events beyond it).
-    Unreproducible { reason: String },
-    /// The list at the frontier, recomputed.
-    Computed { count: u64, root: Digest, list_hash: Digest },
-}
-
-/// Projects the kept events, stopping on the way at every edition's frontier to recompute the
-/// list there. Frontiers are visited in increasing order, so one projector serves them all and
-/// the whole history is folded about once; the events are handed to the projector in (time, id)
-/// order, so it folds them incrementally. When every frontier covers the one before (monthly
-/// editions do), each event is moved into the projector rather than copied, so the audit holds
-/// one copy of the history; otherwise a frontier below one already passed starts a new projector
-/// from copies. Editions are found in the events themselves (their bodies name their frontiers),
-/// so the check does not depend on the projection's view.
-fn replay(
-    genesis: &Genesis,
-    kept: Vec<KeptEvent>,
-    forks: &[(OrgSlug, u64)],
-    threads: usize,
-) -> Result<(Projector, HashMap<EventId, EditionResult>)> {
-    // Each feed as (seq, index in `kept`), in seq order: the events stay where they are.
-    let mut feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>> = BTreeMap::new();
-    for (index, kept_event) in kept.iter().enumerate() {
-        feeds.entry(kept_event.event.org().clone()).or_default().push((kept_event.event.seq(), index));
-    }
-    for events in feeds.values_mut() {
-        events.sort_by_key(|(seq, _)| *seq);
-    }
-    let mut editions: Vec<(EventId, Vec<FrontierEntry>)> = kept
-        .iter()
-        .filter_map(|kept_event| {
-            kept_event.event.edition_frontier().map(|frontier| (kept_event.event.id(), frontier.to_vec()))
-        })
-        .collect();
-    editions.sort_by_key(|(_, frontier)| frontier.iter().map(|head| head.seq).sum::<u64>());
-
-    let mut results = HashMap::new();
-    let mut cuts: Vec<(EventId, Vec<FrontierEntry>, BTreeMap<OrgSlug, u64>)> = Vec::new();
-    for (edition, frontier) in editions {
-        let missing = frontier.iter().find(|head| {
-            let named = feeds.get(&head.org).and_then(|events| {
-                let first = events.partition_point(|(seq, _)| *seq < head.seq);
-                events[first..]
-                    .iter()
-                    .take_while(|(seq, _)| *seq == head.seq)
-                    .map(|(_, index)| &kept[*index])
-                    .find(|kept_event| !kept_event.frozen)
-            });
-            named.is_none_or(|kept_event| kept_event.event.id() != head.id)
-        });
-        match missing {
-            Some(head) => {
-                let result = EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id };
-                results.insert(edition, result);
-            }
-            None => {
-                let cut = frontier.iter().map(|head| (head.org.clone(), head.seq)).collect();
-                cuts.push((edition, frontier, cut));
-            }
-        }
-    }
-    let covers = |later: &BTreeMap<OrgSlug, u64>, earlier: &BTreeMap<OrgSlug, u64>| {
-        earlier.iter().all(|(org, seq)| later.get(org).is_some_and(|later_seq| later_seq >= seq))
-    };
-    let monotone = cuts.windows(2).all(|pair| covers(&pair[1].2, &pair[0].2));
-
-    let mut replayer = Replayer::new(genesis, kept, feeds, forks, monotone);
-    let mut written = WrittenEntries::default();
-    for (edition, frontier, cut) in cuts {
-        replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
-        let events = replayer.included.values().map(|included| *included as u64).sum();
-        let result = match edition_list(&frontier, replayer.projector.projection(), events, threads, &mut written)? {
-            Ok(computed) => computed,
-            Err(error) => EditionResult::Unreproducible { reason: error.to_string() },
-        };
-        results.insert(edition, result);
-    }
-    replayer.advance_to(|_| u64::MAX)?;
-    Ok((replayer.projector, results))
-}
-
-/// What makes a case's list entry what it is, besides the members and the policy: the last event
-/// that changed the case and how many status changes it has had. The rules change a case's state
-/// only by an event that becomes its `last_event` (`case.opened` and the events on a case), and
-/// change its status or history otherwise only when the members or the policy change (which
-/// lengthens the history when the status moves): so under the same members and policy, an equal
-/// key means an equal entry.
-type EntryKey = (EventId, usize);
-
-/// The entries written at the previous edition, kept so that the next one writes only the
-/// entries of cases that changed in between (a monthly edition's list is mostly last month's).
-#[derive(Default)]
-struct WrittenEntries {
-    /// The current members and the policy when they were written: any change writes every entry
-    /// again (it can change entries whose case did not change).
-    members: Vec<OrgSlug>,
-    policy: Option<Policy>,
-    /// Per entry, in case order: the case, its key, the entry and its leaf hash.
-    entries: Vec<(EventId, EntryKey, EditionEntry, [u8; HASH_BYTES])>,
-}
-
-/// The list at `frontier` of `projection` (which holds exactly the events at or below it). Entries
-/// of cases unchanged since the previous edition (`written`) are taken from it, the others are
-/// written on `threads` threads: the fold waits meanwhile, so every core writes. `written` then
-/// holds this list's entries. The outer error is an internal one (a thread panicked); the inner
-/// one is the edition's.
-fn edition_list(
-    frontier: &[FrontierEntry],
-    projection: &Projection,
-    events: u64,
-    threads: usize,
-    written: &mut WrittenEntries,
-) -> Result<Result<EditionResult, EditionError>> {
-    let members: Vec<OrgSlug> = projection.current_members().map(|member| member.slug.clone()).collect();
-    let policy = *projection.policy();
-    let mut previous = std::mem::take(&mut written.entries);
-    if written.members != members || written.policy != Some(policy) {
-        previous.clear();
-    }
-    // The cases of the list, in its order (`EditionList::from_written` checks the entries against
-    // the same cases).
-    let keys: Vec<(EventId, EntryKey)> = projection
-        .cases()
-        .filter(|case| case.status().is_in_list() && case.status_date().is_some())
-        .map(|case| (case.id(), (case.last_event(), case.history().len())))
-        .collect();
-    let entries: Vec<ListEntry<'_>> = projection.list_entries().collect();
-    if entries.len() != keys.len() || entries.iter().zip(&keys).any(|(entry, (case, _))| entry.case != *case) {
-        bail!("internal error: the list's entries are not the list's cases");
-    }
-    // Both lists are in case order: walk them together, taking what did not change.
-    let mut reused: Vec<Option<(EditionEntry, [u8; HASH_BYTES])>> = Vec::with_capacity(keys.len());
-    let mut old = previous.into_iter().peekable();
-    for (case, key) in &keys {
-        while old.next_if(|(old_case, ..)| old_case < case).is_some() {}
-        reused.push(
-            old.next_if(|(old_case, old_key, ..)| old_case == case && old_key == key)
-                .map(|(_, _, entry, leaf)| (entry, leaf)),
-        );
-    }
-    drop(old);
-    let changed: Vec<&ListEntry<'_>> =
-        entries.iter().zip(&reused).filter(|(_, reused)| reused.is_none()).map(|(entry, _)| entry).collect();
-    let chunk_len = changed.len().div_ceil(threads.max(1)).max(1);
-    let parts: Vec<std::thread::Result<Result<Vec<_>, EditionError>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = changed
-            .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|entry| EditionEntry::write(entry)).collect()))
-            .collect();
-        workers.into_iter().map(|worker| worker.join()).collect()
-    });
-    let mut fresh = Vec::with_capacity(changed.len());
-    for part in parts {
-        match part {
-            Ok(Ok(part)) => fresh.extend(part),
-            Ok(Err(error)) => return Ok(Err(error)),
-            Err(_) => bail!("internal error: a thread writing an edition's list panicked"),
-        }
-    }
-    let mut fresh = fresh.into_iter();
-    let mut all = Vec::with_capacity(keys.len());
-    for reused in reused {
-        match reused.or_else(|| fresh.next()) {
-            Some(entry) => all.push(entry),
-            None => bail!("internal error: an entry of an edition's list was not written"),
-        }
-    }
-    let list = match EditionList::from_written(frontier, projection, all, events) {
-        Ok(list) => list,
-        Err(error) => return Ok(Err(error)),
-    };
-    let computed = EditionResult::Computed { count: list.count(), root: list.root, list_hash: list.list_hash };
-    written.members = members;
-    written.policy = Some(policy);
-    written.entries = keys
-        .into_iter()
-        .zip(list.entries.into_iter().zip(list.leaf_hashes))
-        .map(|((case, key), (entry, leaf))| (case, key, entry, leaf))
-        .collect();
-    Ok(Ok(computed))
-}
-
-/// A projector over a growing prefix of every feed.
-struct Replayer<'a> {
-    genesis: &'a Genesis,
-    /// Every kept event; `None` once moved into the projector.
-    events: Vec<Option<KeptEvent>>,
-    /// Each feed as (seq, index in `events`), in seq order.
-    feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>>,
-    forks: &'a [(OrgSlug, u64)],
-    /// Whether prefixes only grow, so events can be moved into the projector.
-    move_events: bool,
-    projector: Projector,
-    /// Per feed, how many of its events are in the projector (a prefix).
-    included: BTreeMap<OrgSlug, usize>,
-    /// Forks already recorded, by index in `forks`.
-    forks_recorded: Vec<bool>,
-}
-
-impl<'a> Replayer<'a> {
-    fn new(
-        genesis: &'a Genesis,
-        events: Vec<KeptEvent>,
-        feeds: BTreeMap<OrgSlug, Vec<(u64, usize)>>,
-        forks: &'a [(OrgSlug, u64)],
-        move_events: bool,
-    ) -> Self {
-        Self {
-            genesis,
-            events: events.into_iter().map(Some).collect(),
-            feeds,
-            forks,
-            move_events,
-            projector: Projector::new(genesis),
-            included: BTreeMap::new(),
-            forks_recorded: vec![false; forks.len()],
-        }
-    }
-
-    /// Makes the projector hold exactly the events with seq up to `head_of(org)` of each feed.
-    fn advance_to(&mut self, head_of: impl Fn(&OrgSlug) -> u64) -> Result<()> {
-        let targets: Vec<(OrgSlug, usize)> = self
-            .feeds
-            .iter()
-            .map(|(org, events)| {
-                let head = head_of(org);
-                (org.clone(), events.partition_point(|(seq, _)| *seq <= head))
-            })
-            .collect();
-        let behind = targets.iter().any(|(org, target)| self.included.get(org).copied().unwrap_or(0) > *target)
-            || self
-                .forks
-                .iter()
-                .zip(&self.forks_recorded)
-                .any(|((org, seq), recorded)| *recorded && *seq > head_of(org));
-        if behind {
-            if self.move_events {
-                bail!("internal error: an edition's frontier is below one already passed");
-            }
-            self.projector = Projector::new(self.genesis);
-            self.included.clear();
-            self.forks_recorded.iter_mut().for_each(|recorded| *recorded = false);
-        }
-        for (index, (org, seq)) in self.forks.iter().enumerate() {
-            if !self.forks_recorded[index] && *seq <= head_of(org) {
-                self.projector.insert_fork(org, *seq).context("recording a fork")?;
-                self.forks_recorded[index] = true;
-            }
-        }
-        let mut batch: Vec<(Timestamp, EventId, usize)> = Vec::new();
-        for (org, target) in targets {
-            let done = self.included.entry(org.clone()).or_insert(0);
-            let Some(events) = self.feeds.get(&org) else { continue };
-            for (_, index) in &events[*done..target] {
-                let Some(kept_event) = &self.events[*index] else {
-                    bail!("internal error: an event was replayed twice")
-                };
-                batch.push((kept_event.event.time(), kept_event.event.id(), *index));
-            }
-            *done = target;
-        }
-        // In (time, id) order the projector folds each event onto what it holds, without re-folding.
-        batch.sort_unstable_by_key(|(time, id, _)| (*time, *id));
-        for (_, id, index) in batch {
-            let kept_event = if self.move_events { self.events[index].take() } else { self.events[index].clone() };
-            let Some(kept_event) = kept_event else { bail!("internal error: an event was replayed twice") };
-            self.projector.insert_prepared(kept_event.event).with_context(|| format!("projecting event {id}"))?;
-        }
-        Ok(())
-    }
-}
 
 fn edition_reports(
     projection: &Projection,
@@ -947,19 +795,7 @@ fn governance_reports(projection: &Projection) -> Vec<GovernanceReport> {
         .collect()
 }
 
-fn feed_reports(report: &events::BundleReport, kept: &[KeptEvent], forks: &[(OrgSlug, u64)]) -> Vec<FeedReport> {
-    let mut times: BTreeMap<&OrgSlug, (u64, Timestamp, Timestamp)> = BTreeMap::new();
-    for kept_event in kept.iter().filter(|kept| !kept.frozen) {
-        let time = kept_event.event.time();
-        times
-            .entry(kept_event.event.org())
-            .and_modify(|(count, first, last)| {
-                *count += 1;
-                *first = (*first).min(time);
-                *last = (*last).max(time);
-            })
-            .or_insert((1, time, time));
-    }
+fn feed_reports(report: &events::BundleReport, times: &FeedTimes, forks: &[(OrgSlug, u64)]) -> Vec<FeedReport> {
     report
         .verifier
         .heads()

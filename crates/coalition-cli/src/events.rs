@@ -270,7 +270,10 @@ pub(crate) fn read_batches(paths: &[PathBuf], sender: &LineSender) {
 /// Reads one line (without its newline). `Ok(None)` at the end of the input; `Ok(Some(None))`
 /// for a line longer than `max_bytes`, whose bytes are skipped without being buffered, so a
 /// hostile file cannot make us hold gigabytes.
-fn read_line_bounded(reader: &mut impl BufRead, max_bytes: usize) -> std::io::Result<Option<Option<Vec<u8>>>> {
+pub(crate) fn read_line_bounded(
+    reader: &mut impl BufRead,
+    max_bytes: usize,
+) -> std::io::Result<Option<Option<Vec<u8>>>> {
     let mut line = Vec::new();
     let mut too_long = false;
     let mut any = false;
@@ -280,7 +283,7 @@ fn read_line_bounded(reader: &mut impl BufRead, max_bytes: usize) -> std::io::Re
             break;
         }
         any = true;
-        let (chunk, done) = match available.iter().position(|&byte| byte == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(end) => (&available[..end], Some(end + 1)),
             None => (available, None),
         };

@@ -10,16 +10,30 @@ use coalition_node::Node;
 
 use crate::edition::{key, sync, test_genesis};
 use crate::node::{RunningNode, free_port};
-use crate::offline::{CASE_BODY, Coalition, ok, run, stdout};
+use crate::offline::{CASE_BODY, Coalition, ok, run, stderr, stdout};
 
 fn audit_json(coalition: &Coalition, bundles: &[&str]) -> (Option<i32>, Value) {
-    let mut args = vec!["audit", "--genesis", "genesis.note", "--json"];
-    for bundle in bundles {
-        args.extend_from_slice(&["--bundle", bundle]);
-    }
-    let output = run(coalition.path(), &args);
-    let report = serde_json::from_str(&stdout(&output)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)));
-    (output.status.code(), report)
+    let sources: Vec<&str> = bundles.iter().flat_map(|bundle| ["--bundle", bundle]).collect();
+    let (code, report, _) = audit_both_ways(coalition.path(), &sources);
+    (code, report)
+}
+
+/// Audits `sources` (`--bundle F` or `--node URL` pairs) in `dir` with `--json --stats`,
+/// replaying while verifying (the default) and again replaying only after verifying: the two must
+/// give the same exit code and report. Returns the default way's code, report and standard error.
+fn audit_both_ways(dir: &std::path::Path, sources: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec!["audit", "--genesis", "genesis.note", "--json", "--stats"];
+    args.extend_from_slice(sources);
+    let output = run(dir, &args);
+    let report: Value =
+        serde_json::from_str(&stdout(&output)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)));
+    args.push("--replay-after-verifying");
+    let after = run(dir, &args);
+    let report_after: Value =
+        serde_json::from_str(&stdout(&after)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&after)));
+    assert_eq!(output.status.code(), after.status.code(), "{}", stderr(&after));
+    assert_eq!(report, report_after, "replaying while verifying and after verifying must agree");
+    (output.status.code(), report, stderr(&output))
 }
 
 fn finding_kinds(report: &Value) -> Vec<String> {
@@ -143,13 +157,9 @@ fn nodes_serving_another_or_a_shorter_feed_are_found_with_the_conflicting_notes(
         ok(run(coalition.path(), &["import", "--data", data, "--genesis", "genesis.note", bundle]));
         nodes.push(RunningNode::start_read_only(coalition.path(), data, free_port()));
     }
-    let mut args = vec!["audit", "--genesis", "genesis.note", "--json"];
-    for node in &nodes {
-        args.extend_from_slice(&["--node", &node.url]);
-    }
-    let output = run(coalition.path(), &args);
-    assert_eq!(output.status.code(), Some(1));
-    let report: Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let sources: Vec<&str> = nodes.iter().flat_map(|node| ["--node", node.url.as_str()]).collect();
+    let (code, report, _) = audit_both_ways(coalition.path(), &sources);
+    assert_eq!(code, Some(1));
     let findings = report["findings"].as_array().expect("findings");
 
     let split: Vec<&Value> = findings.iter().filter(|finding| finding["kind"] == "split_view").collect();
@@ -231,9 +241,8 @@ fn write_bundle(dir: &std::path::Path, node: &Node) {
 }
 
 fn audit_dir(dir: &std::path::Path) -> (Option<i32>, Value) {
-    let output = run(dir, &["audit", "--genesis", "genesis.note", "--bundle", "ledger.jsonl", "--json"]);
-    let report = serde_json::from_str(&stdout(&output)).unwrap_or_else(|error| panic!("{error}: {}", stdout(&output)));
-    (output.status.code(), report)
+    let (code, report, _) = audit_both_ways(dir, &["--bundle", "ledger.jsonl"]);
+    (code, report)
 }
 
 #[test]
@@ -258,41 +267,10 @@ fn an_edition_short_of_quorum_and_one_whose_root_does_not_reproduce_are_found() 
     // A third edition, proposed but never cosigned.
     zmina.propose_edition("2026-12").expect("propose");
     // A fourth whose stated root is not the list's, with a valid signature over what it states.
-    let genesis = zmina.genesis().clone();
     let frontier = zmina.current_frontier();
     let list = zmina.edition_list(&frontier).expect("list");
     let wrong_root = coalition_core::body::Digest::from_bytes([7; 32]);
-    let statement = EditionStatement {
-        origin: &genesis.doc().origin,
-        ledger: genesis.ledger_id(),
-        label: "2027-01",
-        count: list.count(),
-        root: wrong_root,
-        list_hash: list.list_hash,
-        frontier: &frontier,
-    };
-    let zmina_slug = coalition_core::event::OrgSlug::parse("zmina").expect("slug");
-    let (seq, head) = zmina.heads()[&zmina_slug];
-    let mut deps: Vec<_> =
-        zmina.heads().into_iter().filter(|(org, _)| *org != zmina_slug).map(|(_, (_, id))| id).collect();
-    deps.sort();
-    let event = Event {
-        ledger: genesis.ledger_id(),
-        org: zmina_slug.clone(),
-        seq: seq + 1,
-        prev: Some(head),
-        time: coalition_core::time::Timestamp::parse("2030-01-01T00:00:00Z").expect("time"),
-        deps,
-        body: Body::EditionProposed(EditionProposed {
-            count: list.count(),
-            frontier: frontier.clone(),
-            label: "2027-01".to_owned(),
-            list_hash: list.list_hash,
-            note_signature: statement.sign(&key("zmina")),
-            root: wrong_root,
-        }),
-    };
-    let forged_edition = event.sign(&key("zmina")).expect("sign");
+    let forged_edition = zmina_edition(&zmina, "2027-01", &frontier, wrong_root);
     write_bundle(dir.path(), &zmina);
     let mut bundle = std::fs::read_to_string(dir.path().join("ledger.jsonl")).expect("bundle");
     bundle.push_str(&coalition_core::bundle::format_line(forged_edition.note()));
@@ -332,4 +310,118 @@ fn the_changes_between_two_editions_name_the_release_through_a_node() {
     let text = ok(run(dir.path(), &["edition", "changes", "--node", &node.url, "--label", "2026-11"]));
     assert!(text.contains("From edition 2026-10 to edition 2026-11"), "{text}");
     assert!(text.contains("released: 1\n    Анна"), "{text}");
+}
+
+/// An edition proposal `zmina` signs on top of its feed (as the next event, with a valid
+/// signature over what it states), stating `root` for the list at `frontier`.
+fn zmina_edition(
+    zmina: &Node,
+    label: &str,
+    frontier: &[coalition_core::body::FrontierEntry],
+    root: coalition_core::body::Digest,
+) -> coalition_core::event::SignedEvent {
+    let genesis = zmina.genesis().clone();
+    let list = zmina.edition_list(&zmina.current_frontier()).expect("list");
+    let statement = EditionStatement {
+        origin: &genesis.doc().origin,
+        ledger: genesis.ledger_id(),
+        label,
+        count: list.count(),
+        root,
+        list_hash: list.list_hash,
+        frontier,
+    };
+    let zmina_slug = coalition_core::event::OrgSlug::parse("zmina").expect("slug");
+    let (seq, head) = zmina.heads()[&zmina_slug];
+    let mut deps: Vec<_> =
+        zmina.heads().into_iter().filter(|(org, _)| *org != zmina_slug).map(|(_, (_, id))| id).collect();
+    deps.sort();
+    let event = Event {
+        ledger: genesis.ledger_id(),
+        org: zmina_slug,
+        seq: seq + 1,
+        prev: Some(head),
+        time: coalition_core::time::Timestamp::parse("2030-01-01T00:00:00Z").expect("time"),
+        deps,
+        body: Body::EditionProposed(EditionProposed {
+            count: list.count(),
+            frontier: frontier.to_vec(),
+            label: label.to_owned(),
+            list_hash: list.list_hash,
+            note_signature: statement.sign(&key("zmina")),
+            root,
+        }),
+    };
+    event.sign(&key("zmina")).expect("sign")
+}
+
+fn append_line(dir: &std::path::Path, note: &str) {
+    let mut bundle = std::fs::read_to_string(dir.join("ledger.jsonl")).expect("bundle");
+    bundle.push_str(&coalition_core::bundle::format_line(note));
+    std::fs::write(dir.join("ledger.jsonl"), bundle).expect("write");
+}
+
+#[test]
+fn a_fork_makes_the_audit_replay_after_verifying_with_the_same_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_ccl, crimea, _zmina) = history_with_two_editions(dir.path());
+    // crimea-sos signs a second, different first event: a fork at seq 1.
+    let first = crimea
+        .all_events()
+        .expect("events")
+        .into_iter()
+        .find(|event| event.event().org.as_str() == "crimea-sos" && event.event().seq == 1);
+    let mut other = first.expect("crimea-sos's first event").event().clone();
+    other.time = coalition_core::time::Timestamp::parse("2030-02-01T00:00:00Z").expect("time");
+    append_line(dir.path(), other.sign(&key("crimea-sos")).expect("sign").note());
+    let (code, report, stderr) = audit_both_ways(dir.path(), &["--bundle", "ledger.jsonl"]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert!(stderr.contains("replay_after_verifying a fork"), "{stderr}");
+    assert!(finding_kinds(&report).contains(&"fork".to_owned()), "{report:#}");
+}
+
+#[test]
+fn an_edition_seen_only_once_verified_is_checked_all_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    history_with_two_editions(dir.path());
+    // The same notes, but the bundle lines spell the kind with a JSON escape: read ahead, no
+    // line looks like an edition proposal.
+    let bundle = std::fs::read_to_string(dir.path().join("ledger.jsonl")).expect("bundle");
+    let escaped = bundle.replace("edition.proposed", "edition.propos\\u0065d");
+    assert_ne!(escaped, bundle);
+    std::fs::write(dir.path().join("ledger.jsonl"), escaped).expect("write");
+    let (code, report, stderr) = audit_dir_with_stderr(dir.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(stderr.contains("replay_after_verifying an edition not found before verifying"), "{stderr}");
+    let editions = report["editions"].as_array().expect("editions");
+    assert_eq!(editions.len(), 2);
+    assert!(editions.iter().all(|edition| edition["reproduced"] == true), "{report:#}");
+}
+
+#[test]
+fn a_frontier_naming_another_event_at_a_position_that_arrived_has_no_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_ccl, _crimea, zmina) = history_with_two_editions(dir.path());
+    // The replay reaches this frontier while verifying (every position it names arrives) and
+    // finds another event at one of them.
+    let mut frontier = zmina.current_frontier();
+    let honest = frontier[0].clone();
+    frontier[0].id = frontier[frontier.len() - 1].id;
+    let root = zmina.edition_list(&zmina.current_frontier()).expect("list").root;
+    append_line(dir.path(), zmina_edition(&zmina, "2026-12", &frontier, root).note());
+    let (code, report, stderr) = audit_dir_with_stderr(dir.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(!stderr.contains("replay_after_verifying"), "replayed while verifying: {stderr}");
+    let without_effect = report["events_without_effect"].as_array().expect("events without effect");
+    assert_eq!(without_effect.len(), 1, "{report:#}");
+    assert_eq!(without_effect[0]["code"], "frontier_mismatch");
+    let reason = without_effect[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains(&format!("{}'s event at seq {}", honest.org, honest.seq)), "{reason}");
+    let editions = report["editions"].as_array().expect("editions");
+    assert_eq!(editions.len(), 2, "{report:#}");
+    assert!(editions.iter().all(|edition| edition["reproduced"] == true), "{report:#}");
+}
+
+fn audit_dir_with_stderr(dir: &std::path::Path) -> (Option<i32>, Value, String) {
+    audit_both_ways(dir, &["--bundle", "ledger.jsonl"])
 }
