@@ -922,9 +922,16 @@ impl Node {
                         insert_projection(&mut state.projector, *event)?;
                     }
                     Outcome::Fork { fork, .. } => {
-                        let first = inner.store.get(&fork.first)?;
-                        let first_note = first.as_ref().map(SignedEvent::note).unwrap_or_default();
-                        inner.store.put_fork_proof(&fork.org, fork.seq, first_note, fork.second.note())?;
+                        // Both events of a fork can arrive in one import: the first is then
+                        // accepted in this batch but not stored yet, and the store alone would
+                        // give no note (the proof refused, the import failed, the fork lost).
+                        let first_note = match batch.iter().find(|event| event.id() == fork.first) {
+                            Some(event) => event.note().to_owned(),
+                            None => {
+                                inner.store.get(&fork.first)?.map(|event| event.note().to_owned()).unwrap_or_default()
+                            }
+                        };
+                        inner.store.put_fork_proof(&fork.org, fork.seq, &first_note, fork.second.note())?;
                         state
                             .projector
                             .insert_fork(&fork.org, fork.seq)

@@ -329,6 +329,36 @@ async fn reports_reach_every_inbox_and_a_discard_reaches_every_node_even_one_off
     back.abort();
 }
 
+/// A plain (not JetStream) subscription to every private subject of the ledger, in place at the
+/// server when this returns.
+async fn private_messages(js: &JetStream, spec: &StreamSpec) -> coalition_nats::async_nats::Subscriber {
+    let client = js.client();
+    let subscriber = client.subscribe(spec.private_wildcard()).await.expect("subscribe");
+    client.flush().await.expect("flush the subscription");
+    subscriber
+}
+
+/// Waits until a message on `subject` goes by on `on_wire`, failing at `deadline`.
+///
+/// Why not poll the private stream at once: the replicator creates that stream, and nats-server
+/// 2.9 (the version the tests run against) registers a stream before its storage exists, so a
+/// `STREAM.MSG.GET` arriving during the creation dereferences a nil store and the server dies
+/// (seen in its stderr: `panic ... jsMsgGetRequest`; the test then failed with "never
+/// published"). The replicator publishes only after its creation request was answered, so once
+/// its message is seen here the stream is whole and reading it is safe.
+async fn wait_for_publication(on_wire: &mut coalition_nats::async_nats::Subscriber, subject: &str, deadline: Instant) {
+    use futures::StreamExt;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, on_wire.next()).await {
+            Ok(Some(message)) if message.subject.as_str() == subject => return,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the subscription to the private subjects ended"),
+            Err(_) => panic!("nothing was published on {subject} in time"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replicator_restarted_on_an_empty_private_stream_refills_it() {
     let server = NatsServer::start();
@@ -336,14 +366,18 @@ async fn a_replicator_restarted_on_an_empty_private_stream_refills_it() {
     let identities: Vec<Identity> = ORGS.iter().map(|_| Identity::generate()).collect();
     let genesis = genesis_with_recipients(&identities);
     let spec = StreamSpec::single_server(genesis.ledger_id());
+    let js = jetstream(&url).await;
+    // Subscribed before the replicator starts: it creates the private stream first.
+    let mut on_wire = private_messages(&js, &spec).await;
     let member = sealing_member(&genesis, "zmina", &identities[2], &url).await;
     let case = open_case(&member.node).await;
     blocking(&member.node, move |node| node.seal_record(sensitive_sign(case)).expect("seal")).await;
     let key = member.node.case_file(&case).expect("file")[0].key.to_string();
     let held = member.node.private_record(PrivateSpace::KeyGrants, &key).expect("read").expect("held");
-    let js = jetstream(&url).await;
+    let subject = spec.private_subject(PrivateSpace::KeyGrants, &key);
     let published = || async { coalition_nats::get_private(&js, &spec, PrivateSpace::KeyGrants, &key).await };
     let deadline = Instant::now() + CONVERGE_DEADLINE;
+    wait_for_publication(&mut on_wire, &subject, deadline).await;
     while !matches!(published().await, Ok(Some(_))) {
         assert!(Instant::now() < deadline, "the grant was never published");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -351,8 +385,10 @@ async fn a_replicator_restarted_on_an_empty_private_stream_refills_it() {
     member.task.abort();
     tokio::time::sleep(Duration::from_millis(200)).await;
     js.delete_stream(spec.private_stream_name()).await.expect("an operator deletes the private stream");
+    let mut on_wire = private_messages(&js, &spec).await;
     let again = replicate(&member.node, &url, "zmina").await;
     let deadline = Instant::now() + CONVERGE_DEADLINE;
+    wait_for_publication(&mut on_wire, &subject, deadline).await;
     loop {
         if let Ok(Some((_, value))) = published().await {
             assert_eq!(value, PrivateValue::Kept(held.clone()), "the store's grant, byte for byte");

@@ -2,7 +2,7 @@
 //! keys, the feed rules then decide in order, so a forged note among valid ones and a key rotation
 //! inside one import are judged as if the notes came one by one.
 
-use coalition_core::body::EventKind;
+use coalition_core::body::{EventKind, parse_body};
 use coalition_core::event::{OrgSlug, SignedEvent};
 use coalition_core::keys::SignerKey;
 use coalition_node::Node;
@@ -109,4 +109,41 @@ fn notes_after_a_key_rotation_in_one_import_are_verified_against_the_new_key() {
     assert_eq!(report.stored, events.len() as u64, "{report:?}");
     assert_eq!(report.refused.iter().map(|(tag, _)| *tag).collect::<Vec<_>>(), vec![STALE_TAG]);
     assert_eq!(reader.heads()[&zmina()], author.heads()[&zmina()]);
+}
+
+#[test]
+fn both_events_of_a_fork_in_one_import_are_proven_as_if_they_came_one_by_one() {
+    let author = Node::open_in_memory(genesis(), Some(key("zmina"))).expect("node");
+    open_cases(&author, 0, 3);
+    let events = feed(&author);
+    let forked = &events[1];
+    let mut twin = forked.event().clone();
+    twin.body =
+        parse_body(EventKind::CaseOpened, r#"{"facts":{"name_uk":"Інша особа","region":"crimea"}}"#).expect("body");
+    let twin = twin.sign(&key("zmina")).expect("sign the twin");
+    assert_ne!(twin.id(), forked.id());
+    // Seq 1, seq 2, its twin, then seq 3 (after the fork: the feed is frozen at 2).
+    let mut notes = tagged(&events[..2]);
+    notes.push((1_000_000, twin.note().to_owned()));
+    notes.extend(tagged(&events[2..]));
+
+    let together = Node::open_in_memory(genesis(), None).expect("reader");
+    let report = together.import(notes.clone()).expect("import");
+    assert_eq!(report.forks, vec![(zmina(), 2)], "{report:?}");
+    let one_by_one = Node::open_in_memory(genesis(), None).expect("reader");
+    for note in notes {
+        one_by_one.import([note]).expect("import");
+    }
+    let proofs = |node: &Node| -> Vec<_> {
+        node.fork_proofs()
+            .expect("proofs")
+            .iter()
+            .map(|proof| (proof.org.clone(), proof.seq, proof.first.id(), proof.second.id()))
+            .collect()
+    };
+    assert_eq!(proofs(&together), vec![(zmina(), 2, forked.id(), twin.id())]);
+    assert_eq!(proofs(&together), proofs(&one_by_one));
+    assert_eq!(together.frozen_at(&zmina()), Some(2));
+    assert_eq!(together.frozen_at(&zmina()), one_by_one.frozen_at(&zmina()));
+    assert_eq!(together.heads(), one_by_one.heads());
 }
