@@ -388,8 +388,9 @@ pub(crate) struct PipelinedReplay<'a> {
     /// Hinted frontiers not reached yet, in increasing order.
     cuts: std::collections::VecDeque<Cut>,
     hinted: BTreeSet<EventId>,
-    /// The id of each event a hinted frontier names as a head, as it arrived.
-    head_ids: BTreeMap<(OrgSlug, u64), EventId>,
+    /// Every position a hinted frontier names as a head, with the id of the event that arrived
+    /// there (one lookup per event, however many frontiers were hinted).
+    head_ids: BTreeMap<(OrgSlug, u64), Option<EventId>>,
     /// Every verified edition proposal seen.
     verified_editions: BTreeSet<EventId>,
     results: HashMap<EventId, EditionResult>,
@@ -418,7 +419,8 @@ impl<'a> PipelinedReplay<'a> {
         if !cuts.windows(2).all(|pair| covers(&pair[1].heads, &pair[0].heads)) {
             return None;
         }
-        let head_ids = BTreeMap::new();
+        let head_ids =
+            cuts.iter().flat_map(|cut| cut.frontier.iter().map(|head| ((head.org.clone(), head.seq), None))).collect();
         Some(Self {
             replayer: Replayer::new(genesis, Vec::new(), BTreeMap::new(), &[], true),
             hinted: cuts.iter().map(|cut| cut.edition).collect(),
@@ -452,8 +454,8 @@ impl<'a> PipelinedReplay<'a> {
         }
         feed.push((seq, self.replayer.events.len()));
         self.replayer.events.push(Some(kept));
-        if self.cuts.iter().any(|cut| cut.heads.get(&org) == Some(&seq)) {
-            self.head_ids.insert((org, seq), id);
+        if let Some(slot) = self.head_ids.get_mut(&(org, seq)) {
+            *slot = Some(id);
         }
         while self.cuts.front().is_some_and(|cut| self.reached(cut)) {
             if let Some(cut) = self.cuts.pop_front() {
@@ -481,7 +483,7 @@ impl<'a> PipelinedReplay<'a> {
     fn missing_head(&self, cut: &Cut) -> Option<EditionResult> {
         cut.frontier
             .iter()
-            .find(|head| self.head_ids.get(&(head.org.clone(), head.seq)) != Some(&head.id))
+            .find(|head| self.head_ids.get(&(head.org.clone(), head.seq)) != Some(&Some(head.id)))
             .map(|head| EditionResult::FrontierMissing { org: head.org.clone(), seq: head.seq, named: head.id })
     }
 
