@@ -94,6 +94,7 @@ pub(crate) fn replay(
     let monotone = cuts.windows(2).all(|pair| covers(&pair[1].2, &pair[0].2));
 
     let mut replayer = Replayer::new(genesis, kept, feeds, forks, monotone);
+    replayer.projector.reserve(replayer.events.len());
     let mut written = WrittenEntries::default();
     for (edition, frontier, cut) in cuts {
         replayer.advance_to(|org| cut.get(org).copied().unwrap_or(0))?;
@@ -105,6 +106,7 @@ pub(crate) fn replay(
         results.insert(edition, result);
     }
     replayer.advance_to(|_| u64::MAX)?;
+    write_final_list(&mut replayer, threads, &mut written)?;
     Ok((replayer.projector, results))
 }
 
@@ -172,10 +174,8 @@ fn edition_list(
         entries.iter().zip(&reused).filter(|(_, reused)| reused.is_none()).map(|(entry, _)| entry).collect();
     let chunk_len = changed.len().div_ceil(threads.max(1)).max(1);
     let parts: Vec<std::thread::Result<Result<Vec<_>, EditionError>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = changed
-            .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|entry| EditionEntry::write(entry)).collect()))
-            .collect();
+        let workers: Vec<_> =
+            changed.chunks(chunk_len).map(|chunk| scope.spawn(move || write_entries(chunk))).collect();
         workers.into_iter().map(|worker| worker.join()).collect()
     });
     let mut fresh = Vec::with_capacity(changed.len());
@@ -207,6 +207,27 @@ fn edition_list(
         .map(|((case, key), (entry, leaf))| (case, key, entry, leaf))
         .collect();
     Ok(Ok(computed))
+}
+
+/// Writes the list of every event as the editions' lists are written (taking the entries of
+/// cases unchanged since the last edition, writing the others on every core), which leaves its
+/// summary in the projection: the report's list hash then costs next to nothing instead of every
+/// entry written again on one core while the others wait. When the list cannot be written so
+/// (events still waiting), the report computes it as usual, and says why.
+fn write_final_list(replayer: &mut Replayer<'_>, threads: usize, written: &mut WrittenEntries) -> Result<()> {
+    let events = replayer.included.values().map(|included| *included as u64).sum();
+    let _ = edition_list(&[], replayer.projector.projection(), events, threads, written)?;
+    Ok(())
+}
+
+/// Writes `entries` for an edition's list (into a vector of the right size at once: a collected
+/// `Result` cannot know its length up front).
+fn write_entries(entries: &[&ListEntry<'_>]) -> Result<Vec<(EditionEntry, [u8; HASH_BYTES])>, EditionError> {
+    let mut written = Vec::with_capacity(entries.len());
+    for entry in entries {
+        written.push(EditionEntry::write(entry)?);
+    }
+    Ok(written)
 }
 
 /// A projector over a growing prefix of every feed.
@@ -276,7 +297,11 @@ impl<'a> Replayer<'a> {
                 self.forks_recorded[index] = true;
             }
         }
-        let mut batch: Vec<(Timestamp, EventId, usize)> = Vec::new();
+        let batch_len = targets
+            .iter()
+            .map(|(org, target)| target.saturating_sub(self.included.get(org).copied().unwrap_or(0)))
+            .sum();
+        let mut batch: Vec<(Timestamp, EventId, usize)> = Vec::with_capacity(batch_len);
         for (org, target) in targets {
             let done = self.included.entry(org.clone()).or_insert(0);
             let Some(events) = self.feeds.get(&org) else { continue };
@@ -319,16 +344,23 @@ pub(crate) struct EditionHints {
     frontiers: BTreeMap<EventId, Vec<FrontierEntry>>,
     /// More than [`EDITION_HINTS_MAX`] were found: no hints at all.
     too_many: bool,
+    /// Notes (or lines) read: about how many events the replay will hold.
+    notes: usize,
 }
 
 impl EditionHints {
     /// No hints yet.
     pub(crate) fn new() -> Self {
-        Self { frontiers: BTreeMap::new(), too_many: false }
+        Self { frontiers: BTreeMap::new(), too_many: false, notes: 0 }
     }
 
     /// Takes the proposal in `note`, if it is one (a cheap text test first: almost no note is).
     pub(crate) fn add_note(&mut self, note: &str) {
+        self.notes += 1;
+        self.take_proposal(note);
+    }
+
+    fn take_proposal(&mut self, note: &str) {
         if self.too_many || !note.contains(EDITION_KIND_TEXT) {
             return;
         }
@@ -344,6 +376,7 @@ impl EditionHints {
 
     /// Takes the proposal on a bundle line, if it is one.
     pub(crate) fn add_line(&mut self, line: &[u8]) {
+        self.notes += 1;
         // The kind's text survives the line's JSON escaping (it has no character to escape).
         if self.too_many || memchr::memmem::find(line, EDITION_KIND_WORD).is_none() {
             return;
@@ -351,7 +384,7 @@ impl EditionHints {
         if let Ok(note) =
             std::str::from_utf8(line).map_err(|_| ()).and_then(|line| bundle::parse_line(line).map_err(|_| ()))
         {
-            self.add_note(&note);
+            self.take_proposal(&note);
         }
     }
 }
@@ -360,10 +393,13 @@ impl EditionHints {
 /// be read (verification then reports it).
 pub(crate) fn hints_in_bundles(paths: &[PathBuf]) -> Option<EditionHints> {
     let mut hints = EditionHints::new();
+    // One buffer for every line: this pass reads the whole history ahead of verification, on the
+    // replay's thread, and must cost it as little as it can.
+    let mut line = Vec::new();
     for path in paths {
         let mut reader = BufReader::new(File::open(path).ok()?);
-        while let Some(line) = events::read_line_bounded(&mut reader, bundle::BUNDLE_LINE_BYTES_MAX).ok()? {
-            if let Some(line) = line {
+        while let Some(fits) = events::read_line_into(&mut reader, bundle::BUNDLE_LINE_BYTES_MAX, &mut line).ok()? {
+            if fits {
                 hints.add_line(&line);
             }
         }
@@ -421,8 +457,14 @@ impl<'a> PipelinedReplay<'a> {
         }
         let head_ids =
             cuts.iter().flat_map(|cut| cut.frontier.iter().map(|head| ((head.org.clone(), head.seq), None))).collect();
+        let mut replayer = Replayer::new(genesis, Vec::new(), BTreeMap::new(), &[], true);
+        // Every note read ahead is about one event to hold: room for them all at once saves
+        // growing (and copying) the tables a million events long step by step.
+        let expected_events = hints.notes.min(coalition_projector::limits::EVENTS_RESERVE_MAX);
+        replayer.events.reserve(expected_events);
+        replayer.projector.reserve(expected_events);
         Some(Self {
-            replayer: Replayer::new(genesis, Vec::new(), BTreeMap::new(), &[], true),
+            replayer,
             hinted: cuts.iter().map(|cut| cut.edition).collect(),
             cuts: cuts.into(),
             head_ids,
@@ -522,6 +564,7 @@ impl<'a> PipelinedReplay<'a> {
             self.stop_at(cut)?;
         }
         self.replayer.advance_to(|_| u64::MAX)?;
+        write_final_list(&mut self.replayer, self.threads, &mut self.written)?;
         let verified = self.verified_editions;
         self.results.retain(|edition, _| verified.contains(edition));
         Ok(Ok((self.replayer.projector, self.results)))

@@ -205,17 +205,20 @@ pub fn verify_lines(
         scope.spawn(move || source(&sender));
         // Batch k+1 is checked (from a key snapshot) while batch k is accepted, so the sequential
         // feed rules never leave the other cores idle.
-        let mut checked: Vec<CheckedLine> = Vec::new();
+        // Two buffers, swapped after every batch: the one being filled and the one being
+        // accepted. Reusing them saves taking fresh memory from the system for every batch.
+        let mut checked: Vec<Option<CheckedLine>> = Vec::new();
+        let mut accepting: Vec<Option<CheckedLine>> = Vec::new();
         let mut lines_done = 0u64;
         for batch in receiver {
             let batch = batch?;
-            let batch_lines = batch.len() as u64;
             let book = report.verifier.key_book();
-            checked = check_batch(&mut report, batch, checked, &book, threads, &mut sink);
-            lines_done += batch_lines;
+            check_batch(&mut report, &batch, &mut accepting, &mut checked, &book, threads, &mut sink);
+            std::mem::swap(&mut accepting, &mut checked);
+            lines_done += batch.len() as u64;
             progress(lines_done);
         }
-        accept_batch(&mut report, checked, &mut sink);
+        accept_batch(&mut report, &mut accepting, &mut sink);
         Ok(())
     })?;
     let leftovers = report.verifier.finish();
@@ -275,6 +278,18 @@ pub(crate) fn read_line_bounded(
     max_bytes: usize,
 ) -> std::io::Result<Option<Option<Vec<u8>>>> {
     let mut line = Vec::new();
+    Ok(read_line_into(reader, max_bytes, &mut line)?.map(|fits| fits.then_some(line)))
+}
+
+/// Reads one line (without its newline) into `line`, replacing what it held. `Ok(None)` at the
+/// end of the input; `Ok(Some(false))` for a line longer than `max_bytes`, whose bytes are
+/// skipped without being buffered (`line` is then empty).
+pub(crate) fn read_line_into(
+    reader: &mut impl BufRead,
+    max_bytes: usize,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
     let mut too_long = false;
     let mut any = false;
     loop {
@@ -290,7 +305,7 @@ pub(crate) fn read_line_bounded(
         if !too_long {
             if line.len() + chunk.len() > max_bytes {
                 too_long = true;
-                line = Vec::new();
+                line.clear();
             } else {
                 line.extend_from_slice(chunk);
             }
@@ -301,10 +316,7 @@ pub(crate) fn read_line_bounded(
             break;
         }
     }
-    if !any {
-        return Ok(None);
-    }
-    Ok(Some(if too_long { None } else { Some(line) }))
+    Ok(any.then_some(!too_long))
 }
 
 /// A bundle line after checking: ready for the feed rules, or refused with a reason.
@@ -324,55 +336,55 @@ fn check_line(book: &KeyBook, (tag, line): &RawLine) -> CheckedLine {
 /// loads, large enough that taking them costs nothing measurable.
 const CHECK_STEP_LINES: usize = 16;
 
-/// Checks `lines` on `threads` threads while this thread first accepts `previous` (the batch
-/// before) and then joins the checking. Threads take lines in small steps from a shared counter,
-/// so they finish together whatever each one's other work. Returns the checked batch, in order.
+/// Checks `lines` into `checked` (one slot per line, in order) on `threads` threads while this
+/// thread first accepts `previous` (the batch before, left empty) and then joins the checking.
+/// Threads take lines in small steps from a shared iterator, so they finish together whatever
+/// each one's other work.
 fn check_batch(
     report: &mut BundleReport,
-    lines: Vec<RawLine>,
-    previous: Vec<CheckedLine>,
+    lines: &[RawLine],
+    previous: &mut Vec<Option<CheckedLine>>,
+    checked: &mut Vec<Option<CheckedLine>>,
     book: &KeyBook,
     threads: usize,
     sink: &mut Option<&mut dyn FnMut(Kept)>,
-) -> Vec<CheckedLine> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    // Each step's results stay together with the step's first line: a checked line is large, so
-    // it is moved once into its step and once into the batch, never sorted.
+) {
+    checked.clear();
+    checked.resize_with(lines.len(), || None);
+    let steps = std::sync::Mutex::new(lines.chunks(CHECK_STEP_LINES).zip(checked.chunks_mut(CHECK_STEP_LINES)));
     let take_and_check = || {
-        let mut steps: Vec<(usize, Vec<CheckedLine>)> = Vec::new();
-        loop {
-            let start = next.fetch_add(CHECK_STEP_LINES, std::sync::atomic::Ordering::Relaxed);
-            if start >= lines.len() {
-                return steps;
+        // A poisoned lock means another checking thread panicked: stop; its lines stay unchecked.
+        while let Some((step_lines, slots)) = steps.lock().ok().and_then(|mut steps| steps.next()) {
+            for (slot, line) in slots.iter_mut().zip(step_lines) {
+                *slot = Some(check_line(book, line));
             }
-            let end = (start + CHECK_STEP_LINES).min(lines.len());
-            steps.push((start, lines[start..end].iter().map(|line| check_line(book, line)).collect()));
         }
     };
-    let mut steps: Vec<(usize, Vec<CheckedLine>)> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads.max(1)).map(|_| scope.spawn(take_and_check)).collect();
         accept_batch(report, previous, sink);
-        let mut steps = take_and_check();
+        take_and_check();
         for worker in workers {
-            // A worker can only fail by panicking, which is a bug: say so rather than lose lines.
-            match worker.join() {
-                Ok(more) => steps.extend(more),
-                Err(_) => eprintln!("internal error: a verification thread panicked; results are incomplete"),
+            if worker.join().is_err() {
+                eprintln!("internal error: a verification thread panicked");
             }
         }
-        steps
     });
-    steps.sort_unstable_by_key(|(start, _)| *start);
-    let mut checked = Vec::with_capacity(lines.len());
-    for (_, step) in steps {
-        checked.extend(step);
+    // Only a panic (a bug) leaves a line unchecked: it is reported, never silently dropped.
+    for (slot, (tag, _)) in checked.iter_mut().zip(lines) {
+        if slot.is_none() {
+            *slot = Some(Err((*tag, "internal error: this line was not checked (a thread panicked)".to_owned())));
+        }
     }
-    checked
 }
 
-/// Applies the feed rules to a checked batch, in order.
-fn accept_batch(report: &mut BundleReport, checked: Vec<CheckedLine>, sink: &mut Option<&mut dyn FnMut(Kept)>) {
-    for result in checked {
+/// Applies the feed rules to a checked batch, in order, leaving `checked` empty.
+fn accept_batch(
+    report: &mut BundleReport,
+    checked: &mut Vec<Option<CheckedLine>>,
+    sink: &mut Option<&mut dyn FnMut(Kept)>,
+) {
+    for result in checked.drain(..).flatten() {
         match result {
             Ok(checked) => {
                 let outcomes = report.verifier.accept(checked);

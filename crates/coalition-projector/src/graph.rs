@@ -323,6 +323,15 @@ impl Graph {
         missing
     }
 
+    /// Makes room for `additional` more events in every per-event table.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.events.reserve(additional);
+        self.by_id.reserve(additional);
+        self.by_position.reserve(additional);
+        self.clocks.reserve(additional.saturating_mul(self.stride));
+        self.order.reserve(additional);
+    }
+
     fn push(&mut self, new: NewEvent, parent_ids: Vec<EventId>, placement: Placement) -> Index {
         let index = self.events.len() as Index;
         self.events.push(StoredEvent {

@@ -9,3 +9,8 @@ pub const WAITING_EVENTS_MAX: usize = 1_000_000;
 /// admitted members and any other organisation that signed an event). Vector clocks hold one
 /// number per organisation, so this bounds their size.
 pub const ORGANISATIONS_MAX: usize = 256;
+
+/// The most events [`crate::Projector::reserve`] makes room for at once: a hint drawn from
+/// hostile input (a bundle's line count) must not make the projector claim memory it will never
+/// use. Four million events is four years of a very busy coalition.
+pub const EVENTS_RESERVE_MAX: usize = 1 << 22;

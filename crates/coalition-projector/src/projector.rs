@@ -184,6 +184,14 @@ impl Projector {
         Self { setup, graph, projection, stale: false, waiting_dirty: false }
     }
 
+    /// Makes room for `additional_events` more events at once. A caller that knows about how
+    /// many events will come (an audit reading a bundle) saves the projector growing its tables
+    /// step by step, each step copying them into fresh memory. Only a hint: more events still fit.
+    /// At most [`crate::limits::EVENTS_RESERVE_MAX`] are reserved, whatever the hint.
+    pub fn reserve(&mut self, additional_events: usize) {
+        self.graph.reserve(additional_events.min(crate::limits::EVENTS_RESERVE_MAX));
+    }
+
     /// The ledger id.
     pub fn ledger(&self) -> LedgerId {
         self.setup.ledger

@@ -261,6 +261,42 @@ fn two_cosigned_editions_reproduce_and_the_audit_is_clean() {
 }
 
 #[test]
+fn the_list_hash_after_the_last_edition_is_the_one_the_list_command_computes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_ccl, crimea, zmina) = history_with_two_editions(dir.path());
+    // After the last edition: one listed case released, one new case listed; the audit writes
+    // the final list from the last edition's entries, and must still hash the list of now.
+    let listed: Vec<coalition_core::event::EventId> = zmina.with_projection(|projection| {
+        projection
+            .list_entries()
+            .filter(|entry| entry.status == coalition_projector::Status::Listed)
+            .map(|entry| entry.case)
+            .collect()
+    });
+    let case =
+        zmina.submit(EventKind::CaseOpened, serde_json::json!({"facts": {"name_uk": "Галина"}})).expect("open").id;
+    zmina.submit(EventKind::CriterionAsserted, serde_json::json!({"case": case, "criterion": "b"})).expect("criterion");
+    zmina.submit(EventKind::PersonAdded, serde_json::json!({"case": case})).expect("endorse");
+    sync(&[&crimea, &zmina]);
+    crimea.submit(EventKind::PersonAdded, serde_json::json!({"case": case})).expect("endorse");
+    let released = listed[0];
+    crimea
+        .submit(
+            EventKind::PersonReleased,
+            serde_json::json!({"case": released, "date": "2026-11-20", "circumstances": "exchange"}),
+        )
+        .expect("release");
+    sync(&[&crimea, &zmina]);
+    write_bundle(dir.path(), &zmina);
+
+    let (code, report) = audit_dir(dir.path());
+    assert_eq!(code, Some(0), "{report:#}");
+    let listed_hash = ok(run(dir.path(), &["list", "--genesis", "genesis.note", "ledger.jsonl", "--hash"]));
+    assert_eq!(report["list"]["hash"], listed_hash.trim(), "{report:#}");
+    assert_eq!(report["list"]["entries"], 4, "{report:#}");
+}
+
+#[test]
 fn an_edition_short_of_quorum_and_one_whose_root_does_not_reproduce_are_found() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_ccl, _crimea, zmina) = history_with_two_editions(dir.path());
