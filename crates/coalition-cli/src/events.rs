@@ -211,9 +211,9 @@ pub fn verify_lines(
         let mut accepting: Vec<Option<CheckedLine>> = Vec::new();
         let mut lines_done = 0u64;
         for batch in receiver {
-            let batch = batch?;
+            let mut batch = batch?;
             let book = report.verifier.key_book();
-            check_batch(&mut report, &batch, &mut accepting, &mut checked, &book, threads, &mut sink);
+            check_batch(&mut report, &mut batch, &mut accepting, &mut checked, &book, threads, &mut sink);
             std::mem::swap(&mut accepting, &mut checked);
             lines_done += batch.len() as u64;
             progress(lines_done);
@@ -322,13 +322,13 @@ pub(crate) fn read_line_into(
 /// A bundle line after checking: ready for the feed rules, or refused with a reason.
 type CheckedLine = Result<coalition_core::verify::Checked, (Tag, String)>;
 
-fn check_line(book: &KeyBook, (tag, line): &RawLine) -> CheckedLine {
+/// Checks one line, taking its bytes (a line's buffer becomes its note's).
+fn check_line(book: &KeyBook, (tag, line): &mut RawLine) -> CheckedLine {
     let tag = *tag;
     let line = line
-        .as_ref()
+        .take()
         .ok_or_else(|| (tag, format!("bundle line is longer than {} bytes", bundle::BUNDLE_LINE_BYTES_MAX)))?;
-    let line = std::str::from_utf8(line).map_err(|_| (tag, "bundle line is not valid UTF-8".to_owned()))?;
-    let note = bundle::parse_line(line).map_err(|error| (tag, error.to_string()))?;
+    let note = bundle::parse_line_bytes(line).map_err(|error| (tag, error.to_string()))?;
     Ok(book.check_owned(tag, note))
 }
 
@@ -336,13 +336,13 @@ fn check_line(book: &KeyBook, (tag, line): &RawLine) -> CheckedLine {
 /// loads, large enough that taking them costs nothing measurable.
 const CHECK_STEP_LINES: usize = 16;
 
-/// Checks `lines` into `checked` (one slot per line, in order) on `threads` threads while this
+/// Checks `lines` (taking their bytes) into `checked` (one slot per line, in order) on `threads` threads while this
 /// thread first accepts `previous` (the batch before, left empty) and then joins the checking.
 /// Threads take lines in small steps from a shared iterator, so they finish together whatever
 /// each one's other work.
 fn check_batch(
     report: &mut BundleReport,
-    lines: &[RawLine],
+    lines: &mut [RawLine],
     previous: &mut Vec<Option<CheckedLine>>,
     checked: &mut Vec<Option<CheckedLine>>,
     book: &KeyBook,
@@ -351,11 +351,11 @@ fn check_batch(
 ) {
     checked.clear();
     checked.resize_with(lines.len(), || None);
-    let steps = std::sync::Mutex::new(lines.chunks(CHECK_STEP_LINES).zip(checked.chunks_mut(CHECK_STEP_LINES)));
+    let steps = std::sync::Mutex::new(lines.chunks_mut(CHECK_STEP_LINES).zip(checked.chunks_mut(CHECK_STEP_LINES)));
     let take_and_check = || {
         // A poisoned lock means another checking thread panicked: stop; its lines stay unchecked.
         while let Some((step_lines, slots)) = steps.lock().ok().and_then(|mut steps| steps.next()) {
-            for (slot, line) in slots.iter_mut().zip(step_lines) {
+            for (slot, line) in slots.iter_mut().zip(step_lines.iter_mut()) {
                 *slot = Some(check_line(book, line));
             }
         }
@@ -371,7 +371,7 @@ fn check_batch(
         }
     });
     // Only a panic (a bug) leaves a line unchecked: it is reported, never silently dropped.
-    for (slot, (tag, _)) in checked.iter_mut().zip(lines) {
+    for (slot, (tag, _)) in checked.iter_mut().zip(lines.iter()) {
         if slot.is_none() {
             *slot = Some(Err((*tag, "internal error: this line was not checked (a thread panicked)".to_owned())));
         }

@@ -1,7 +1,7 @@
 //! Bundle lines: the fast reading of the lines we write must agree with a general JSON parser on
 //! every line, written by us or not.
 
-use coalition_core::bundle::{format_line, parse_line};
+use coalition_core::bundle::{BundleError, format_line, parse_line, parse_line_bytes};
 use proptest::prelude::*;
 
 /// What a general JSON parser reads from a line: the note of `{"note": "<string>"}` and nothing
@@ -66,6 +66,24 @@ proptest! {
     ) {
         let line = format!("{prefix}{}{suffix}", pieces.concat());
         prop_assert_eq!(parse_line(&line).ok(), note_by_serde(&line), "line {:?}", line);
+    }
+
+    #[test]
+    fn reading_a_line_as_bytes_agrees_with_reading_it_as_text(
+        (prefix, suffix) in frame(),
+        pieces in proptest::collection::vec(piece(), 0..24),
+        // Where to put a byte that is never UTF-8 (0xFF), if anywhere.
+        broken_at in proptest::option::of(any::<proptest::sample::Index>()),
+    ) {
+        let line = format!("{prefix}{}{suffix}", pieces.concat());
+        let mut bytes = line.clone().into_bytes();
+        match broken_at {
+            None => prop_assert_eq!(parse_line_bytes(bytes), parse_line(&line), "line {:?}", line),
+            Some(at) => {
+                bytes.insert(at.index(bytes.len() + 1), 0xFF);
+                prop_assert_eq!(parse_line_bytes(bytes), Err(BundleError::NotUtf8), "line {:?}", line);
+            }
+        }
     }
 }
 
