@@ -461,3 +461,18 @@ fn a_frontier_naming_another_event_at_a_position_that_arrived_has_no_effect() {
 fn audit_dir_with_stderr(dir: &std::path::Path) -> (Option<i32>, Value, String) {
     audit_both_ways(dir, &["--bundle", "ledger.jsonl"])
 }
+
+#[test]
+fn the_audit_benchmark_times_each_round_beside_the_raw_rate_and_prints_the_median() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keep = dir.path().join("bench");
+    let keep = keep.to_str().expect("utf-8 path");
+    let args = ["bench", "audit", "--events", "300", "--editions", "2", "--orgs", "3", "--keep-in", keep];
+    let printed = ok(run(dir.path(), &[&args[..], &["--rounds", "2"]].concat()));
+    for expected in ["audit 1 of 2, ", "audit 2 of 2, ", "median ratio ", "over 2 audits", "2 editions reproduced"] {
+        assert!(printed.contains(expected), "{expected:?} missing from:\n{printed}");
+    }
+    assert!(printed.contains("verdict \"clean\""), "{printed}");
+    let refused = run(dir.path(), &[&args[..], &["--rounds", "0"]].concat());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+}
