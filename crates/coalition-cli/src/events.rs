@@ -336,8 +336,9 @@ fn check_line(book: &KeyBook, (tag, line): &mut RawLine) -> CheckedLine {
 /// loads, large enough that taking them costs nothing measurable.
 const CHECK_STEP_LINES: usize = 16;
 
-/// Checks `lines` (taking their bytes) into `checked` (one slot per line, in order) on `threads` threads while this
-/// thread first accepts `previous` (the batch before, left empty) and then joins the checking.
+/// Checks `lines` (taking their bytes) into `checked` (one slot per line, in order) on `threads`
+/// threads while this thread first accepts `previous` (the batch before, left empty) and then
+/// joins the checking.
 /// Threads take lines in small steps from a shared iterator, so they finish together whatever
 /// each one's other work.
 fn check_batch(

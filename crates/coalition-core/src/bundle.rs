@@ -42,21 +42,13 @@ struct Line<'a> {
 
 /// Reads the note out of one bundle line (without its trailing newline).
 pub fn parse_line(line: &str) -> Result<String, BundleError> {
-    if line.len() > BUNDLE_LINE_BYTES_MAX {
-        return Err(BundleError::LineTooLong { bytes: line.len(), max: BUNDLE_LINE_BYTES_MAX });
-    }
-    let mut bytes = line.as_bytes().to_vec();
-    if unescape_plain_in_place(&mut bytes) {
-        // Only ASCII bytes were replaced by ASCII bytes in UTF-8 text: still UTF-8.
-        return String::from_utf8(bytes).map_err(|_| BundleError::NotUtf8);
-    }
-    parse_general_line(line)
+    parse_line_bytes(line.as_bytes().to_vec())
 }
 
 /// [`parse_line`] for a line read as bytes, which it takes over: the note of a line in the form
 /// [`format_line`] writes is unescaped in the line's own buffer, so that reading millions of
-/// lines costs no second buffer and no copy per line. Gives what `parse_line` gives for the same
-/// line read as text, and [`BundleError::NotUtf8`] for bytes that are not UTF-8.
+/// lines costs no second buffer and no copy per line. [`BundleError::NotUtf8`] for bytes that
+/// are not UTF-8.
 pub fn parse_line_bytes(mut line: Vec<u8>) -> Result<String, BundleError> {
     if line.len() > BUNDLE_LINE_BYTES_MAX {
         return Err(BundleError::LineTooLong { bytes: line.len(), max: BUNDLE_LINE_BYTES_MAX });
