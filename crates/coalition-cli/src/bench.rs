@@ -14,6 +14,7 @@ use coalition_core::bundle;
 use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::genesis::{FoundingMember, Genesis, GenesisDoc};
 use coalition_core::keys::{KeyName, SignerKey, VerifierKey};
+use coalition_core::strict::{SIGNATURES_PER_INVERSION_MAX, verify_each};
 use coalition_core::time::Timestamp;
 
 use crate::{Outcome, events};
@@ -192,8 +193,29 @@ pub(crate) fn generate(events: usize, orgs: usize) -> Result<Generated> {
     Ok(Generated { genesis, keys, notes })
 }
 
-/// Raw `verify_strict` over the generated texts and signatures, on `threads` threads.
-pub(crate) fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f64> {
+/// Which implementation of the one signature rule a raw rate measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawVerifier {
+    /// ed25519-dalek's `verify_strict`, one signature at a time: the library's reference rate.
+    VerifyStrict,
+    /// The project's prepared verifier (`coalition_core::strict`), in steps whose signatures
+    /// share field inversions, as `verify` and `audit` use it: the same decisions, less work.
+    Prepared,
+}
+
+impl RawVerifier {
+    /// How the rate is labelled in the printed tables.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::VerifyStrict => "raw verify_strict",
+            Self::Prepared => "raw prepared verifier",
+        }
+    }
+}
+
+/// Raw signature checks (no parsing, no feed rules) over the generated texts and signatures, on
+/// `threads` threads, with `verifier`.
+pub(crate) fn raw_verify_rate(generated: &Generated, threads: usize, verifier: RawVerifier) -> Result<f64> {
     let jobs: Vec<(usize, &str, [u8; 64])> = generated
         .notes
         .iter()
@@ -208,17 +230,41 @@ pub(crate) fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f
             Ok((key_index, parsed.text(), signature))
         })
         .collect::<Result<_>>()?;
+    let reference_keys: Vec<ed25519_dalek::VerifyingKey> = generated
+        .keys
+        .iter()
+        .map(|key| ed25519_dalek::VerifyingKey::from_bytes(key.public_key()))
+        .collect::<Result<_, _>>()?;
+    let check_reference = |chunk: &[(usize, &str, [u8; 64])]| {
+        chunk
+            .iter()
+            .filter(|(key, text, signature)| {
+                let signature = ed25519_dalek::Signature::from_bytes(signature);
+                reference_keys[*key].verify_strict(text.as_bytes(), &signature).is_ok()
+            })
+            .count()
+    };
+    let check_prepared = |chunk: &[(usize, &str, [u8; 64])]| {
+        let mut steps = Vec::with_capacity(SIGNATURES_PER_INVERSION_MAX);
+        let mut valid = 0;
+        for step in chunk.chunks(SIGNATURES_PER_INVERSION_MAX) {
+            steps.clear();
+            steps.extend(
+                step.iter().map(|(key, text, signature)| (generated.keys[*key].strict(), text.as_bytes(), signature)),
+            );
+            valid += verify_each(&steps).into_iter().filter(|verdict| *verdict).count();
+        }
+        valid
+    };
     let chunk_len = jobs.len().div_ceil(threads.max(1));
     let started = Instant::now();
     let valid: usize = std::thread::scope(|scope| {
         let workers: Vec<_> = jobs
             .chunks(chunk_len)
             .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter(|(key, text, signature)| generated.keys[*key].verify(text.as_bytes(), signature))
-                        .count()
+                scope.spawn(move || match verifier {
+                    RawVerifier::VerifyStrict => check_reference(chunk),
+                    RawVerifier::Prepared => check_prepared(chunk),
                 })
             })
             .collect();
@@ -226,7 +272,7 @@ pub(crate) fn raw_verify_rate(generated: &Generated, threads: usize) -> Result<f
     });
     let seconds = started.elapsed().as_secs_f64();
     if valid != jobs.len() {
-        bail!("raw verification rejected {} signatures", jobs.len() - valid);
+        bail!("raw verification ({}) rejected {} signatures", verifier.label(), jobs.len() - valid);
     }
     Ok(jobs.len() as f64 / seconds)
 }
@@ -442,7 +488,7 @@ fn run_append(args: &AppendBenchArgs) -> Result<Outcome> {
         let keys = (0..STARTUP_ORGS).map(|index| signer(index).map(|key| key.verifier_key())).collect::<Result<_>>()?;
         let cores = events::default_threads(None);
         let sampled = Generated { genesis: generate(0, STARTUP_ORGS)?.genesis, keys, notes: sample };
-        let raw_rate = raw_verify_rate(&sampled, cores)?;
+        let raw_rate = raw_verify_rate(&sampled, cores, RawVerifier::VerifyStrict)?;
         println!("{:<52} {:>12} {:>10} {:>12}", "", "events/s", "seconds", "peak MiB");
         for (label, elapsed, peak_kib) in [
             (format!("node start-up, full replay ({cases} cases)"), elapsed, peak_kib),
@@ -537,7 +583,7 @@ fn run_verify(args: &VerifyBenchArgs) -> Result<Outcome> {
         let mut rates = Vec::new();
         let mut peak_kib = 0;
         for _ in 0..args.rounds.max(1) {
-            raws.push(raw_verify_rate(&generated, threads)?);
+            raws.push(raw_verify_rate(&generated, threads, RawVerifier::VerifyStrict)?);
             let (rate, peak) = verify_child(&genesis_path, &bundle_path, threads)?;
             rates.push(rate);
             peak_kib = peak_kib.max(peak);

@@ -16,7 +16,7 @@ use coalition_core::event::{Event, EventId, OrgSlug, SignedEvent};
 use coalition_core::time::Timestamp;
 use coalition_projector::{EditionList, Projector};
 
-use crate::bench::{self, Generated, ORG_NAMES};
+use crate::bench::{self, Generated, ORG_NAMES, RawVerifier};
 use crate::{Outcome, events};
 
 /// The memory the audit of a million events must stay under.
@@ -109,41 +109,60 @@ pub fn run(args: &AuditBenchArgs) -> Result<Outcome> {
     );
 
     let audited = (generated.notes.len() + editions.len()) as f64;
-    println!("{:<36} {:>12} {:>14} {:>8}", "", "events/s", "raw sig/s", "ratio");
-    let mut raw_previous = bench::raw_verify_rate(&generated, cores)?;
+    println!(
+        "{:<30} {:>10} {:>17} {:>6} {:>17} {:>6}",
+        "", "events/s", "verify_strict/s", "ratio", "prepared/s", "ratio"
+    );
+    let raw_rates = || -> Result<[f64; 2]> {
+        Ok([
+            bench::raw_verify_rate(&generated, cores, RawVerifier::VerifyStrict)?,
+            bench::raw_verify_rate(&generated, cores, RawVerifier::Prepared)?,
+        ])
+    };
+    let mut raw_previous = raw_rates()?;
     let mut ratios = Vec::new();
+    let mut prepared_ratios = Vec::new();
     let mut peak_kib = 0;
     let mut verdict = serde_json::Value::Null;
     for round in 1..=args.rounds {
         let run = audit_once(&genesis_path, &bundle_path, &report_path, editions.len())?;
-        let raw_next = bench::raw_verify_rate(&generated, cores)?;
-        // The raw rate is measured just before and just after each audit, and the higher of the
+        let raw_next = raw_rates()?;
+        // Each raw rate is measured just before and just after each audit, and the higher of the
         // two is the one compared with: the ratio errs low, never high.
-        let raw = raw_previous.max(raw_next);
+        let [strict, prepared] = [0, 1].map(|which| raw_previous[which].max(raw_next[which]));
         raw_previous = raw_next;
         let rate = audited / run.elapsed_s;
-        let ratio = 100.0 * rate / raw;
-        ratios.push(ratio);
+        ratios.push(100.0 * rate / strict);
+        prepared_ratios.push(100.0 * rate / prepared);
         let label = if args.rounds == 1 { "audit".to_owned() } else { format!("audit {round} of {}", args.rounds) };
         println!(
-            "{:<36} {:>12.0} {:>14.0} {:>7.0}%   (target {AUDIT_RATE_TARGET_PERCENT:.0}%)",
+            "{:<30} {:>10.0} {:>17.0} {:>5.0}% {:>17.0} {:>5.0}%",
             format!("{label}, {cores} cores, {:.1} s", run.elapsed_s),
             rate,
-            raw,
-            ratio
+            strict,
+            100.0 * rate / strict,
+            prepared,
+            100.0 * rate / prepared,
         );
         peak_kib = peak_kib.max(run.peak_kib);
         verdict = run.verdict;
     }
     if ratios.len() > 1 {
-        let (lowest, highest) =
-            ratios.iter().fold((f64::INFINITY, 0.0f64), |(low, high), ratio| (low.min(*ratio), high.max(*ratio)));
-        println!(
-            "median ratio {:.0}% over {} audits (lowest {lowest:.0}%, highest {highest:.0}%; target {AUDIT_RATE_TARGET_PERCENT:.0}%)",
-            bench::median(&mut ratios),
-            ratios.len()
-        );
+        for (name, ratios) in [("verify_strict", &mut ratios), ("the prepared verifier", &mut prepared_ratios)] {
+            let (lowest, highest) =
+                ratios.iter().fold((f64::INFINITY, 0.0f64), |(low, high), ratio| (low.min(*ratio), high.max(*ratio)));
+            println!(
+                "median ratio to raw {name}: {:.0}% over {} audits (lowest {lowest:.0}%, highest {highest:.0}%)",
+                bench::median(ratios),
+                ratios.len()
+            );
+        }
     }
+    println!(
+        "(target: at least {AUDIT_RATE_TARGET_PERCENT:.0}% of the raw multi-core verify_strict rate end to end; \
+         the ratio to the prepared verifier, which makes the same decisions with less work, shows what is \
+         left besides signatures)"
+    );
     println!(
         "peak memory {:.0} MiB (target under {:.0} MiB); {} editions reproduced; verdict {verdict}",
         peak_kib as f64 / 1024.0,

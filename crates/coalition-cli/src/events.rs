@@ -322,19 +322,38 @@ pub(crate) fn read_line_into(
 /// A bundle line after checking: ready for the feed rules, or refused with a reason.
 type CheckedLine = Result<coalition_core::verify::Checked, (Tag, String)>;
 
-/// Checks one line, taking its bytes (a line's buffer becomes its note's).
-fn check_line(book: &KeyBook, (tag, line): &mut RawLine) -> CheckedLine {
+/// Reads one line's note, taking its bytes (a line's buffer becomes its note's).
+fn line_note((tag, line): &mut RawLine) -> Result<(Tag, String), (Tag, String)> {
     let tag = *tag;
     let line = line
         .take()
         .ok_or_else(|| (tag, format!("bundle line is longer than {} bytes", bundle::BUNDLE_LINE_BYTES_MAX)))?;
     let note = bundle::parse_line_bytes(line).map_err(|error| (tag, error.to_string()))?;
-    Ok(book.check_owned(tag, note))
+    Ok((tag, note))
+}
+
+/// Checks a few lines into their slots (in order), their signatures together.
+fn check_lines(book: &KeyBook, lines: &mut [RawLine], slots: &mut [Option<CheckedLine>]) {
+    let mut notes = Vec::with_capacity(lines.len());
+    let mut note_slots = Vec::with_capacity(lines.len());
+    for (slot, line) in slots.iter_mut().zip(lines.iter_mut()) {
+        match line_note(line) {
+            Ok(note) => {
+                notes.push(note);
+                note_slots.push(slot);
+            }
+            Err(refused) => *slot = Some(Err(refused)),
+        }
+    }
+    for (slot, checked) in note_slots.into_iter().zip(book.check_owned_many(notes)) {
+        *slot = Some(Ok(checked));
+    }
 }
 
 /// Lines a thread takes from the shared batch at a time: small enough to balance the threads'
-/// loads, large enough that taking them costs nothing measurable.
-const CHECK_STEP_LINES: usize = 16;
+/// loads, large enough that taking them costs nothing measurable and that their signature checks
+/// share a field inversion ([`coalition_core::strict::SIGNATURES_PER_INVERSION_MAX`]).
+const CHECK_STEP_LINES: usize = coalition_core::strict::SIGNATURES_PER_INVERSION_MAX;
 
 /// Checks `lines` (taking their bytes) into `checked` (one slot per line, in order) on `threads`
 /// threads while this thread first accepts `previous` (the batch before, left empty) and then
@@ -356,9 +375,7 @@ fn check_batch(
     let take_and_check = || {
         // A poisoned lock means another checking thread panicked: stop; its lines stay unchecked.
         while let Some((step_lines, slots)) = steps.lock().ok().and_then(|mut steps| steps.next()) {
-            for (slot, line) in slots.iter_mut().zip(step_lines.iter_mut()) {
-                *slot = Some(check_line(book, line));
-            }
+            check_lines(book, step_lines, slots);
         }
     };
     std::thread::scope(|scope| {

@@ -298,9 +298,19 @@ impl SignedEvent {
 
     /// Whether `key` made the signature: name and key id match and the strict Ed25519 rule holds.
     pub fn is_signed_by(&self, key: &VerifierKey) -> bool {
-        key.name().as_str() == self.key_name
-            && key.key_id() == self.key_id
-            && key.verify(self.text().as_bytes(), &self.signature)
+        self.names_key(key) && key.verify(self.text().as_bytes(), &self.signature)
+    }
+
+    /// Whether the signature line names `key` (its name and key id), without checking the
+    /// signature.
+    pub fn names_key(&self, key: &VerifierKey) -> bool {
+        key.name().as_str() == self.key_name && key.key_id() == self.key_id
+    }
+
+    /// The signature's check under `key`, for [`crate::strict::verify_each`]: the key, the
+    /// signed text and the 64 signature bytes.
+    pub fn signature_under<'a>(&'a self, key: &'a VerifierKey) -> crate::strict::KeyedSignature<'a> {
+        (key.strict(), self.text().as_bytes(), &self.signature)
     }
 
     /// Takes the parsed content, dropping the note bytes.

@@ -22,7 +22,8 @@
 //!    make an already registered key behave differently.
 //! 2. A signature is valid only if ed25519-dalek's `verify_strict` accepts it: `S` canonical,
 //!    `R` canonically encoded and not of small order, `A` not of small order, and the
-//!    cofactorless equation `[S]B = R + [k]A` holds.
+//!    cofactorless equation `[S]B = R + [k]A` holds. [`crate::strict`] computes exactly this
+//!    decision with the per-key work done once; the tests compare it with `verify_strict` itself.
 //!
 //! Batch verification is deliberately not used. A batch checks a random linear combination of the
 //! equations multiplied by the cofactor, so it can accept a signature whose `R` has a small-order
@@ -39,6 +40,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
+
+use crate::strict::StrictVerifier;
 
 /// Longest key name accepted, in bytes. The signed-note specification sets no bound; a bound
 /// keeps signature lines and error messages small, and real names (`host/path`) are far shorter.
@@ -298,7 +301,7 @@ fn chop(text: &str) -> Option<(&str, &str)> {
 }
 
 /// Applies the key-acceptance rule (see the module documentation) to 32 public-key bytes.
-fn accept_public_key(bytes: &[u8; ED25519_KEY_BYTES]) -> Result<VerifyingKey, KeyError> {
+fn accept_public_key(bytes: &[u8; ED25519_KEY_BYTES]) -> Result<StrictVerifier, KeyError> {
     let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotACurvePoint)?;
     let point = key.to_edwards();
     // ed25519-dalek decodes leniently (y >= p, x = -0); re-encoding shows whether these bytes were
@@ -312,7 +315,7 @@ fn accept_public_key(bytes: &[u8; ED25519_KEY_BYTES]) -> Result<VerifyingKey, Ke
     if !point.is_torsion_free() {
         return Err(KeyError::TorsionComponent);
     }
-    Ok(key)
+    Ok(StrictVerifier::from_verifying_key(&key))
 }
 
 /// A C2SP verifier key: a name, a key id and an Ed25519 public key that passed the project's
@@ -321,7 +324,7 @@ fn accept_public_key(bytes: &[u8; ED25519_KEY_BYTES]) -> Result<VerifyingKey, Ke
 pub struct VerifierKey {
     name: KeyName,
     key_id: KeyId,
-    key: VerifyingKey,
+    key: StrictVerifier,
 }
 
 impl VerifierKey {
@@ -373,15 +376,21 @@ impl VerifierKey {
 
     /// The 32-byte Ed25519 public key.
     pub fn public_key(&self) -> &[u8; ED25519_KEY_BYTES] {
-        self.key.as_bytes()
+        self.key.public_key()
+    }
+
+    /// The key prepared for the validity rule, for checking many signatures at once
+    /// ([`crate::strict::verify_each`]).
+    pub fn strict(&self) -> &StrictVerifier {
+        &self.key
     }
 
     /// Whether `signature` is a valid signature of `message` by this key under the project's one
-    /// validity rule, ed25519-dalek's `verify_strict` (see the module documentation).
+    /// validity rule, ed25519-dalek's `verify_strict` (see the module documentation), as computed
+    /// by [`StrictVerifier`].
     #[must_use]
     pub fn verify(&self, message: &[u8], signature: &[u8; ED25519_SIGNATURE_BYTES]) -> bool {
-        let signature = ed25519_dalek::Signature::from_bytes(signature);
-        self.key.verify_strict(message, &signature).is_ok()
+        self.key.verify(message, signature)
     }
 }
 
@@ -389,7 +398,7 @@ impl fmt::Display for VerifierKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut material = [0u8; 1 + ED25519_KEY_BYTES];
         material[0] = SIGNATURE_TYPE_ED25519;
-        material[1..].copy_from_slice(self.key.as_bytes());
+        material[1..].copy_from_slice(self.key.public_key());
         let mut encoded = [0u8; KEY_MATERIAL_BASE64_BYTES];
         let length = BASE64.encode_slice(material, &mut encoded).map_err(|_| fmt::Error)?;
         let encoded = std::str::from_utf8(&encoded[..length]).map_err(|_| fmt::Error)?;
@@ -505,7 +514,11 @@ impl SignerKey {
     pub fn verifier_key(&self) -> VerifierKey {
         // No acceptance check needed: a public key derived from a seed is a non-zero multiple of
         // the prime-order base point, so it is canonical, not weak and torsion-free.
-        VerifierKey { name: self.name.clone(), key_id: self.key_id, key: self.signing_key.verifying_key() }
+        VerifierKey {
+            name: self.name.clone(),
+            key_id: self.key_id,
+            key: StrictVerifier::from_verifying_key(&self.signing_key.verifying_key()),
+        }
     }
 
     /// Signs `message` (Ed25519 is deterministic: the same key and message give the same bytes).

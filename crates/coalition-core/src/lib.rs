@@ -17,5 +17,6 @@ pub mod limits;
 pub mod merkle;
 pub mod note;
 pub mod seal;
+pub mod strict;
 pub mod time;
 pub mod verify;

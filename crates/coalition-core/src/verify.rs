@@ -74,6 +74,45 @@ impl KeyBook {
         Checked { tag, result: SignedEvent::parse_owned(note).map(|event| self.guess(event)) }
     }
 
+    /// [`Self::check_owned`] on several notes: the same results, in order, with the signatures
+    /// checked together ([`crate::strict::verify_each`], which shares work between them).
+    pub fn check_owned_many(&self, notes: impl IntoIterator<Item = (Tag, String)>) -> Vec<Checked> {
+        let parsed: Vec<(Tag, Result<SignedEvent, EventError>)> =
+            notes.into_iter().map(|(tag, note)| (tag, SignedEvent::parse_owned(note))).collect();
+        let keys: Vec<Option<&VerifierKey>> =
+            parsed.iter().map(|(_, result)| result.as_ref().ok().and_then(|event| self.expected_key(event))).collect();
+        let mut valid = vec![false; parsed.len()];
+        {
+            // Only a signature line that names the expected key is worth a check; is_signed_by
+            // refuses the others the same way.
+            let (places, checks): (Vec<usize>, Vec<_>) = parsed
+                .iter()
+                .zip(&keys)
+                .enumerate()
+                .filter_map(|(place, ((_, result), key))| match (result, key) {
+                    (Ok(event), Some(key)) if event.names_key(key) => Some((place, event.signature_under(key))),
+                    _ => None,
+                })
+                .unzip();
+            for (place, verdict) in places.into_iter().zip(crate::strict::verify_each(&checks)) {
+                valid[place] = verdict;
+            }
+        }
+        parsed
+            .into_iter()
+            .zip(keys)
+            .zip(valid)
+            .map(|(((tag, result), key), valid)| Checked {
+                tag,
+                result: result.map(|event| {
+                    let guess =
+                        key.map_or(KeyGuess::Unknown, |key| KeyGuess::Tried { public_key: *key.public_key(), valid });
+                    (event, guess)
+                }),
+            })
+            .collect()
+    }
+
     fn guess(&self, event: SignedEvent) -> (SignedEvent, KeyGuess) {
         let key = self.expected_key(&event);
         guess_key(event, key)

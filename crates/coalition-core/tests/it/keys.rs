@@ -15,7 +15,7 @@ fn name(text: &str) -> KeyName {
     KeyName::parse(text).expect("test key name")
 }
 
-fn bytes32(hex_text: &str) -> [u8; 32] {
+pub(crate) fn bytes32(hex_text: &str) -> [u8; 32] {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(hex_text, &mut bytes).expect("32 hex bytes");
     bytes
@@ -293,15 +293,15 @@ fn key_errors_read_as_plain_words() {
 // CCTV ed25519vectors.json: the project's validity rule on every edge case of A and R.
 
 #[derive(Deserialize)]
-struct CctvVector {
-    number: u32,
-    key: String,
-    sig: String,
-    msg: String,
+pub(crate) struct CctvVector {
+    pub(crate) number: u32,
+    pub(crate) key: String,
+    pub(crate) sig: String,
+    pub(crate) msg: String,
     flags: Option<Vec<String>>,
 }
 
-fn cctv_vectors() -> Vec<CctvVector> {
+pub(crate) fn cctv_vectors() -> Vec<CctvVector> {
     serde_json::from_str(include_str!("../data/ed25519/cctv/ed25519vectors.json")).expect("CCTV vectors parse")
 }
 

@@ -10,4 +10,5 @@ mod keys;
 mod merkle;
 mod note;
 mod seal;
+mod strict;
 mod verify;
