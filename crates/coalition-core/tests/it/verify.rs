@@ -254,6 +254,56 @@ fn concurrent_checks_give_the_same_outcomes_as_sequential_ones() {
     assert_eq!(parallel.heads().values().map(|(seq, _)| seq).sum::<u64>(), 200);
 }
 
+#[test]
+fn checking_notes_together_gives_each_the_verdict_it_gets_alone() {
+    let mut writer = FeedWriter::new();
+    let mut notes: Vec<(u64, String)> = Vec::new();
+    let mut previous: Vec<SignedEvent> = Vec::new();
+    for index in 0..45u64 {
+        let org = fixtures::ORGS[index as usize % 3];
+        let event = writer.write(org, case_opened());
+        let tag = notes.len() as u64;
+        // Forgeries come just before the event they imitate, so each is judged on its own
+        // signature rather than left waiting for a predecessor.
+        match index % 7 {
+            // The event's text with the signature of the org's event before: well formed,
+            // names the right key, and the signature does not verify.
+            3 => {
+                if let Some(earlier) = previous.iter().rev().find(|earlier| earlier.event().org == event.event().org) {
+                    notes.push((tag, format!("{}{}", event.text(), &earlier.note()[earlier.text().len()..])));
+                }
+            }
+            // The same event signed by another member's key.
+            5 => {
+                let other = if org == "zmina" { "ccl" } else { "zmina" };
+                let forged = event.event().clone().sign(&key(other)).expect("sign");
+                notes.push((tag, forged.note().to_owned()));
+            }
+            6 => notes.push((tag, "not a note".to_owned())),
+            _ => {}
+        }
+        notes.push((notes.len() as u64, event.note().to_owned()));
+        previous.push(event);
+    }
+    let mut alone = Verifier::new(&writer.genesis);
+    let mut together = Verifier::new(&writer.genesis);
+    let book = alone.key_book();
+    let mut outcomes_alone = Vec::new();
+    for (tag, note) in &notes {
+        outcomes_alone.extend(alone.accept(book.check_owned(*tag, note.clone())));
+    }
+    let mut outcomes_together = Vec::new();
+    for checked in book.check_owned_many(notes.clone()) {
+        outcomes_together.extend(together.accept(checked));
+    }
+    assert_eq!(format!("{outcomes_together:?}"), format!("{outcomes_alone:?}"));
+    // Non-vacuous: the mix holds accepted events and refusals of each kind.
+    let rendered = format!("{outcomes_alone:?}");
+    for expected in ["Accepted", "BadSignature", "WrongKey", "Malformed"] {
+        assert!(rendered.contains(expected), "no {expected} among {rendered}");
+    }
+}
+
 fn valid_next_note() -> (Verifier, String, EventId) {
     let (mut writer, verifier, _) = verified_history();
     let event: Event = writer.next("crimea-sos", case_opened());
