@@ -46,11 +46,15 @@ enum KeyGuess {
     Tried { public_key: [u8; 32], valid: bool },
 }
 
+impl KeyGuess {
+    /// The guess for the expected `key` (if any), with `verdict`'s decision under it.
+    fn of(key: Option<&VerifierKey>, verdict: impl FnOnce(&VerifierKey) -> bool) -> Self {
+        key.map_or(Self::Unknown, |key| Self::Tried { public_key: *key.public_key(), valid: verdict(key) })
+    }
+}
+
 fn guess_key(event: SignedEvent, key: Option<&VerifierKey>) -> (SignedEvent, KeyGuess) {
-    let guess = key.map_or(KeyGuess::Unknown, |key| KeyGuess::Tried {
-        public_key: *key.public_key(),
-        valid: event.is_signed_by(key),
-    });
+    let guess = KeyGuess::of(key, |key| event.is_signed_by(key));
     (event, guess)
 }
 
@@ -104,11 +108,7 @@ impl KeyBook {
             .zip(valid)
             .map(|(((tag, result), key), valid)| Checked {
                 tag,
-                result: result.map(|event| {
-                    let guess =
-                        key.map_or(KeyGuess::Unknown, |key| KeyGuess::Tried { public_key: *key.public_key(), valid });
-                    (event, guess)
-                }),
+                result: result.map(|event| (event, KeyGuess::of(key, |_| valid))),
             })
             .collect()
     }
